@@ -1,0 +1,336 @@
+"""OfflineClient: one generic path that serialises, signs, sends and parses any operation.
+
+The request bytes match the official SDK's (see tests/test_vectors.py): the same headers in
+the same order, the same query encoding, the same JSON body and the same SigV4 signature.
+What differs is on purpose: errors are raised as typed exceptions instead of returned, and
+non-idempotent operations are never re-sent once they may have reached the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from .. import __version__
+from ..errors import ApiError, OutcomeUnknown, ParamValidationError, ServiceUnreachable
+from . import sigv4
+from .credentials import Credentials, find_ks_domain, resolve_credentials
+from .endpoints import DEFAULT_REGION, check_region, resolve_endpoint
+from .operations import API_VERSION, OPERATIONS, Operation
+
+log = logging.getLogger("presetsync.api")
+
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException"})
+RETRY_STATUSES = frozenset({429, 503, 509})
+EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter: sleep U(0, min(cap, base * 2**(n-1)))."""
+
+    max_attempts: int = 5
+    base: float = 0.5
+    cap: float = 20.0
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        wait = rng.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.cap))
+        return wait
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """One signed request, ready to send: what the tests compare with the official SDK."""
+
+    operation: str
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _user_agent() -> str:
+    return f"presetsync/{__version__} Python/{platform.python_version()} {platform.system()}/{platform.release()}"
+
+
+def serialize(op: Operation, args: Mapping[str, Any]) -> tuple[str, bytes]:
+    """Return (query, body) for *op* called with *args*; validate GET arguments like the SDK.
+
+    POST bodies are the caller's dict as ``json.dumps`` writes it (insertion order, ``", "``
+    and ``": "`` separators, non-ASCII escaped). GET arguments go in the query in the
+    caller's order.
+    """
+    if op.params is None:
+        return "", json.dumps(dict(args)).encode("utf-8")
+    problems = []
+    for name, value in args.items():
+        param = op.param(name)
+        if param is None:
+            allowed = ", ".join(p.name for p in op.params)
+            problems.append(f"unknown parameter {name!r} for {op.name}, must be one of: {allowed}")
+        elif param.type is int and (not isinstance(value, int) or isinstance(value, bool)):
+            problems.append(f"{op.name} parameter {name!r} must be an integer, got {value!r}")
+        elif param.type is str and not isinstance(value, str):
+            problems.append(f"{op.name} parameter {name!r} must be a string, got {value!r}")
+        elif param.type is str and len(value) < param.min_length:
+            problems.append(
+                f"{op.name} parameter {name!r} must be at least {param.min_length} characters, got {len(value)}"
+            )
+    if problems:
+        raise ParamValidationError("; ".join(problems))
+    return sigv4.encode_query(args.items()), b""
+
+
+def redact(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers fit for a log line: no signature, no session token."""
+    out = []
+    for name, value in headers:
+        if name.lower() == "authorization":
+            value = value.split("Signature=")[0] + "Signature=<redacted>"
+        elif name.lower() == "x-amz-security-token":
+            value = "<redacted>"
+        out.append((name, value))
+    return out
+
+
+def _may_have_reached_server(exc: requests.RequestException) -> bool:
+    """False only when the connection was never made, so nothing can have been processed."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return not isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+class OfflineClient:
+    """A client of the offline service. One pooled ``requests.Session`` per client; thread-safe.
+
+    Every operation is a snake_case method (``get_preset_list(withDetail=1)``,
+    ``preset({...})``); they all go through :meth:`call`. Errors raise
+    :class:`~presetsync.errors.ApiError`, :class:`~presetsync.errors.ServiceUnreachable` or
+    :class:`~presetsync.errors.OutcomeUnknown`.
+    """
+
+    def __init__(
+        self,
+        region: str = DEFAULT_REGION,
+        *,
+        endpoint: str | None = None,
+        credentials: Credentials | None = None,
+        use_ssl: bool = False,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        retry: RetryPolicy = RetryPolicy(),
+        pool_size: int = 16,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        user_agent: str | None = None,
+    ):
+        self.region = check_region(region)
+        self.credentials = credentials or resolve_credentials()
+        self.endpoint = resolve_endpoint(self.region, use_ssl, endpoint, None if endpoint else find_ks_domain())
+        self.timeout = (connect_timeout, read_timeout)
+        self.retry = retry
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._user_agent = user_agent or _user_agent()
+        self._session = requests.Session()
+        self._session.headers.clear()  # send exactly our headers, as the SDK does
+        self._session.trust_env = False  # no .netrc auth; proxies are taken from the environment below
+        self._proxies = requests.utils.get_environ_proxies(self.endpoint)
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return (
+            f"OfflineClient(region={self.region!r}, endpoint={self.endpoint!r}, key={self.credentials.access_key_id!r})"
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> OfflineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the generic path ----------------------------------------------------------------
+
+    def prepare(self, operation: str, args: Mapping[str, Any], now: datetime | None = None) -> PreparedCall:
+        """Serialise and sign one request without sending it."""
+        op = OPERATIONS[operation]
+        query, body = serialize(op, args)
+        url = self.endpoint + (f"?{query}" if query else "")
+        headers = [
+            ("X-Amz-Target", f"offline.{op.name}"),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+            ("X-Action", op.name),
+            ("X-Version", API_VERSION),
+            ("User-Agent", self._user_agent),
+        ]
+        creds = self.credentials
+        signed = sigv4.sign(
+            op.method,
+            url,
+            headers,
+            body,
+            access_key_id=creds.access_key_id,
+            secret_access_key=creds.secret_access_key,
+            token=creds.token,
+            region=self.region,
+            now=now or self._clock(),
+        )
+        return PreparedCall(op.name, op.method, url, signed.headers, body)
+
+    def call(self, operation: str, args: Mapping[str, Any] | None = None) -> Any:
+        """Send *operation* with *args*, retrying what is safe to retry; return the parsed JSON."""
+        op = OPERATIONS[operation]
+        args = dict(args or {})
+        serialize(op, args)  # validate before anything is sent
+        attempt = 0
+        while True:
+            attempt += 1
+            call = self.prepare(operation, args)
+            try:
+                response = self._send(call, attempt)
+            except requests.RequestException as exc:
+                reached = _may_have_reached_server(exc)
+                reason = f"{type(exc).__name__}: {exc}"
+                if reached and not op.retry_safe:
+                    raise OutcomeUnknown(op.name, reason, attempt) from exc
+                if attempt >= self.retry.max_attempts:
+                    raise ServiceUnreachable(
+                        f"{op.name}: no answer from {self.endpoint} after {attempt} attempts ({reason})"
+                    ) from exc
+                self._backoff(op, attempt, reason, None)
+                continue
+            parsed, error = self._parse(op, response, attempt)
+            if error is None:
+                return parsed
+            throttled = response.status_code == 429 or error.code in THROTTLING_CODES
+            if throttled or response.status_code in RETRY_STATUSES:
+                if not throttled and not op.retry_safe:
+                    raise OutcomeUnknown(op.name, f"HTTP {response.status_code}", attempt) from error
+                if attempt < self.retry.max_attempts:
+                    self._backoff(op, attempt, f"HTTP {response.status_code}", _retry_after(response))
+                    continue
+            raise error
+
+    def _backoff(self, op: Operation, attempt: int, reason: str, retry_after: float | None) -> None:
+        wait = self.retry.delay(attempt, self._rng, retry_after)
+        log.debug("%s attempt %d failed (%s); retrying in %.2f s", op.name, attempt, reason, wait)
+        self._sleep(wait)
+
+    def _send(self, call: PreparedCall, attempt: int) -> requests.Response:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s attempt %d: %s %s headers=%s body=%s",
+                call.operation,
+                attempt,
+                call.method,
+                call.url,
+                redact(call.headers),
+                call.body[:2000].decode("utf-8", "replace"),
+            )
+        request = requests.Request(call.method, call.url, headers=dict(call.headers), data=call.body or None)
+        prepared = self._session.prepare_request(request)
+        started = time.monotonic()
+        response = self._session.send(
+            prepared, timeout=self.timeout, allow_redirects=False, proxies=self._proxies, verify=True
+        )
+        log.debug(
+            "%s attempt %d: HTTP %d in %.1f ms, %d bytes",
+            call.operation,
+            attempt,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            len(response.content),
+        )
+        return response
+
+    def _parse(self, op: Operation, response: requests.Response, attempt: int) -> tuple[Any, ApiError | None]:
+        """Return (parsed body, None) on success or (body, ApiError) on any error."""
+        status = response.status_code
+        request_id = response.headers.get("x-amzn-requestid") or response.headers.get("x-request-id")
+        text = response.content
+        try:
+            body = json.loads(text.decode("utf-8")) if text.strip() else {}
+        except (UnicodeDecodeError, ValueError):
+            excerpt = text[:EXCERPT].decode("utf-8", "replace")
+            return None, ApiError(op.name, status=status, request_id=request_id, attempts=attempt, excerpt=excerpt)
+        err_num = err_msg = code = None
+        if isinstance(body, dict):
+            request_id = request_id or body.get("RequestId")
+            error = body.get("Error") or body.get("error")
+            if isinstance(error, dict):
+                code = error.get("Code") or error.get("code")
+                err_msg = error.get("Message") or error.get("message")
+            else:
+                code = body.get("Code") or body.get("code")
+                err_msg = body.get("Message") or body.get("message")
+            if "errNum" in body:
+                err_num = body.get("errNum")
+                err_msg = body.get("errMsg", err_msg)
+        failed = status >= 300 or (err_num not in (None, 0, "0"))
+        if not failed:
+            return body, None
+        if isinstance(err_num, str) and err_num.lstrip("-").isdigit():
+            err_num = int(err_num)
+        return body, ApiError(
+            op.name,
+            status=status,
+            err_num=err_num,
+            err_msg=None if err_msg is None else str(err_msg),
+            code=None if code is None else str(code),
+            request_id=request_id,
+            attempts=attempt,
+        )
+
+
+def _operation_method(op: Operation) -> Callable[..., Any]:
+    if op.params is None:
+
+        def method(self: OfflineClient, body: Mapping[str, Any] | None = None, /, **fields: Any) -> Any:
+            return self.call(op.name, {**(body or {}), **fields})
+
+        method.__doc__ = f"{op.name}: POST the body (a dict, or keyword arguments) as JSON."
+    else:
+        names = ", ".join(p.name for p in op.params)
+
+        def method(self: OfflineClient, **args: Any) -> Any:
+            return self.call(op.name, args)
+
+        method.__doc__ = f"{op.name}: GET with keyword arguments ({names}), sent in the order given."
+    method.__name__ = op.snake_name
+    method.__qualname__ = f"OfflineClient.{op.snake_name}"
+    return method
+
+
+for _op in OPERATIONS.values():
+    setattr(OfflineClient, _op.snake_name, _operation_method(_op))

@@ -1,0 +1,1 @@
+"""The local offline service: the embedded default and the test peer."""

@@ -1,0 +1,1 @@
+"""Presets as code: files, schema validation, normalisation, plan, apply, export."""

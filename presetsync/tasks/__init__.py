@@ -1,0 +1,1 @@
+"""Task manifests: expansion, journal, submission, status."""

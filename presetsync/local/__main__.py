@@ -1,0 +1,5 @@
+"""``python -m presetsync.local [options]``: the ``serve`` command on its own."""
+
+from .command import main
+
+raise SystemExit(main())

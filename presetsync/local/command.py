@@ -1,0 +1,157 @@
+"""``presetsync serve``: run the local offline service in the foreground.
+
+Wired into the main command line with ``register(subparsers)``; also runnable on its own
+as ``python -m presetsync.local [options]``. On start it prints one line with the URL it
+listens on (``--port 0`` picks a free port), and, when it uses the development account, a
+line with that account's access key id (the secret only with ``--print-secret``). It stops
+cleanly, exiting 0, on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ConfigError, PresetsyncError
+
+DEFAULT_DB = ".presetsync/local.sqlite"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default 8000)")
+    parser.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"SQLite state file (default {DEFAULT_DB})")
+    parser.add_argument(
+        "--accounts",
+        metavar="FILE",
+        help="YAML file 'accounts: [{access_key_id: ..., secret_access_key: ...}]'; "
+        "without it a development account is created once and kept in the database",
+    )
+    parser.add_argument(
+        "--print-secret", action="store_true", help="also print the development account's secret access key"
+    )
+    faults = parser.add_argument_group("fault injection")
+    faults.add_argument("--latency", type=float, default=0, metavar="MS", help="delay every answer by MS milliseconds")
+    faults.add_argument("--fail-rate", type=float, default=0.0, metavar="R", help="answer HTTP 503 with probability R")
+    faults.add_argument(
+        "--throttle-rate", type=float, default=0.0, metavar="R", help="answer HTTP 429 Throttling with probability R"
+    )
+    faults.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="close the connection without an answer with probability R (half of them after doing the work)",
+    )
+    faults.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the fault sequence")
+    parser.add_argument(
+        "--task-seconds",
+        default=None,
+        metavar="S",
+        help="seconds from a task's creation until it is done: S (a third in init, the rest in exec) "
+        "or INIT,EXEC (default 1,2)",
+    )
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``serve`` command to the main parser's subparsers."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the local offline service (no account needed)",
+        description="Run a local offline service that behaves like the real one: SQLite state, SigV4 "
+        "signatures, optional injected faults. Stop it with Ctrl-C.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run_serve)
+    return parser
+
+
+def parse_task_seconds(text: str | None) -> tuple[float, float]:
+    from .server import DEFAULT_TASK_DURATIONS
+
+    if text is None:
+        return DEFAULT_TASK_DURATIONS
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) == 1 and values[0] >= 0:
+        return values[0] / 3, values[0] * 2 / 3
+    if len(values) == 2 and min(values) >= 0:
+        return values[0], values[1]
+    raise ConfigError(f"--task-seconds must be S or INIT,EXEC (non-negative seconds), got {text!r}")
+
+
+def run_serve(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (or until *stop* is set, for callers in other threads)."""
+    from .auth import load_accounts
+    from .faults import Faults
+    from .server import LocalService
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be from 0 to 65535, got {args.port}")
+    accounts = load_accounts(args.accounts) if args.accounts else None
+    faults = Faults(
+        latency_ms=args.latency,
+        fail_rate=args.fail_rate,
+        throttle_rate=args.throttle_rate,
+        drop_rate=args.drop_rate,
+        seed=args.seed,
+    )
+    service = LocalService(
+        args.db,
+        host=args.host,
+        port=args.port,
+        accounts=accounts,
+        faults=faults,
+        task_durations=parse_task_seconds(args.task_seconds),
+    )
+    stop = stop or threading.Event()
+    previous = _install_signal_handlers(stop)
+    try:
+        try:
+            service.start()
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        print(f"presetsync local offline service listening on {service.url}", flush=True)
+        dev = service.dev_credentials
+        if dev is not None:
+            print(f"development account access key id: {dev.access_key_id}", flush=True)
+            if args.print_secret:
+                print(f"development account secret access key: {dev.secret_access_key}", flush=True)
+        if args.host not in LOOPBACK:
+            print(f"warning: listening on {args.host}, reachable from other machines", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
+    """SIGINT and SIGTERM set *stop* (only possible from the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    return previous
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m presetsync.local``: the serve command on its own."""
+    parser = argparse.ArgumentParser(prog="python -m presetsync.local", description="Run the local offline service.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_serve(args)
+    except PresetsyncError as exc:
+        print(f"presetsync: error: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,378 @@
+"""What each of the eleven operations does, given an authenticated account.
+
+:class:`Operations` has one method per operation, named like the client's methods
+(``preset``, ``get_task_list``, ...). Each validates its arguments (an invalid one raises an
+:class:`~presetsync.local.protocol.AppError` whose message names the field), does its reads
+and writes in one store transaction, and returns the answer shaped like the examples in
+offline-api-examples.md. The errNum table is in :mod:`presetsync.local.protocol`.
+
+Tasks need no worker: a task's status follows from the time since it was created, read from
+the injectable clock. It is ``init`` for the first ``init_s`` seconds, then ``exec`` for
+``exec_s`` seconds, then ``succ``, or ``fail`` (errorCode ``"3001"``) when its preset, or a
+part of a chained ``avop|avlogo`` preset, did not exist in the account when it was created.
+
+Times on the wire (``createTime``, task id dates, ``startdate``/``enddate``) are in the
+service's time zone: the machine's local zone unless one is given, which matches the SDK's
+default ``startdate`` (the first day of the caller's local month).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Callable
+
+from ..api.operations import OPERATIONS
+from .mediainfo import probe
+from .params import PRESET_TYPES, check_param, check_preset_name, check_preset_type, echo_param
+from .protocol import (
+    NO_META_INFO,
+    PRESET_EXISTS,
+    PRESET_NOT_FOUND,
+    TASK_NOT_FOUND,
+    TASK_PRESET_MISSING,
+    AppError,
+    invalid,
+    success,
+)
+from .store import PresetRow, Store, TaskRow
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 100
+ACLS = ("private", "public-read")
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+
+
+def _parse_json_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise invalid(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise invalid("the request body must be a JSON object")
+    return value
+
+
+def _int_arg(args: Mapping[str, Any], name: str, default: int) -> int:
+    value = args.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    raise invalid(f"{name} must be an integer, got {value!r}")
+
+
+def _date_arg(args: Mapping[str, Any], name: str) -> date | None:
+    """A yyyymmdd argument; absent or 0 means "use the default"."""
+    value = _int_arg(args, name, 0)
+    if value == 0:
+        return None
+    try:
+        return datetime.strptime(str(value), "%Y%m%d").date()
+    except ValueError:
+        raise invalid(f"{name} must be a date written yyyymmdd, got {value}") from None
+
+
+def _optional_text(args: Mapping[str, Any], name: str, default: str = "") -> str:
+    value = args.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _required_text(args: Mapping[str, Any], name: str) -> str:
+    value = args.get(name)
+    if value is None or value == "":
+        raise invalid(f"{name} is required")
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _csv(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _yyyymmdd(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+class Operations:
+    """The eleven operations over one store. Thread-safe (all state is in the store)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        tz: tzinfo | None = None,
+        task_durations: tuple[float, float] = (1.0, 2.0),
+    ):
+        self.store = store
+        self._clock = clock
+        self._tz = tz
+        self.init_seconds, self.exec_seconds = task_durations
+
+    def run(self, action: str, account: str, query: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        """Run *action* (a known operation name) for *account*; return the answer body."""
+        op = OPERATIONS[action]
+        args: Mapping[str, Any] = _parse_json_body(body) if op.params is None else query
+        return getattr(self, op.snake_name)(account, args)
+
+    # --- time ----------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self._clock().timestamp()
+
+    def _local(self, timestamp: float) -> datetime:
+        return datetime.fromtimestamp(timestamp, self._tz)
+
+    def _time_text(self, timestamp: float | None) -> str:
+        return "" if timestamp is None else self._local(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+    # --- presets -------------------------------------------------------------------------
+
+    def preset(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        name = check_preset_name(args.get("preset"))
+        presettype = check_preset_type(args.get("presettype"))
+        param = check_param(presettype, args.get("param"))
+        description = _optional_text(args, "description")
+        row = PresetRow(name, presettype, description, json.dumps(param, ensure_ascii=False), self._now(), None)
+        with self.store.transaction(write=True) as tx:
+            if not tx.insert_preset(account, row):
+                raise AppError(PRESET_EXISTS, f"preset {name} already exists")
+        return success()
+
+    def update_preset(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        name = _required_text(args, "preset")
+        new_type = args.get("presettype")
+        if new_type not in (None, ""):
+            check_preset_type(new_type)
+        with self.store.transaction(write=True) as tx:
+            row = tx.get_preset(account, name)
+            if row is None:
+                raise AppError(PRESET_NOT_FOUND, f"preset {name} does not exist")
+            if new_type not in (None, "", row.presettype):
+                raise invalid(f"presettype cannot be changed: preset {name} is {row.presettype}, got {new_type!r}")
+            param = row.param or "{}"
+            if "param" in args:
+                param = json.dumps(check_param(row.presettype, args["param"]), ensure_ascii=False)
+            description = _optional_text(args, "description", row.description)
+            tx.update_preset(account, name, description, param, self._now())
+        return success()
+
+    def del_preset(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        name = _required_text(args, "preset")
+        with self.store.transaction(write=True) as tx:
+            if not tx.delete_preset(account, name):
+                raise AppError(PRESET_NOT_FOUND, f"preset {name} does not exist")
+        return success()
+
+    def _preset_item(self, row: PresetRow) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "preset": row.name,
+            "presetType": row.presettype,
+            "description": row.description,
+            "createTime": self._time_text(row.created_at),
+            "updateTime": self._time_text(row.updated_at),
+        }
+        if row.param is not None:
+            item["param"] = echo_param(json.loads(row.param))
+        return item
+
+    def get_preset_list(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        with_detail = _int_arg(args, "withDetail", 0)
+        if with_detail not in (0, 1):
+            raise invalid(f"withDetail must be 0 or 1, got {with_detail}")
+        type_field = "presettype" if args.get("presettype") else "presetType"
+        types = _csv(args.get(type_field))
+        for presettype in types:
+            if presettype not in PRESET_TYPES:
+                raise invalid(f"{type_field} must list values from {', '.join(PRESET_TYPES)}, got {presettype!r}")
+        names = _csv(args.get("presets"))
+        with self.store.transaction() as tx:
+            rows = tx.list_presets(account, types or None, names or None, with_param=bool(with_detail))
+        return success(presetList=[self._preset_item(row) for row in rows])
+
+    def get_preset_detail(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        name = _required_text(args, "preset")
+        with self.store.transaction() as tx:
+            row = tx.get_preset(account, name)
+        if row is None:
+            raise AppError(PRESET_NOT_FOUND, f"preset {name} does not exist")
+        item = self._preset_item(row)
+        detail = {key: item[key] for key in ("presetType", "param", "description", "createTime", "updateTime")}
+        return success(presetdetail=detail)
+
+    # --- tasks ---------------------------------------------------------------------------
+
+    def create_task(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        preset = _required_text(args, "preset")
+        parts = preset.split("|")
+        if any(not part for part in parts):
+            raise invalid(f"preset must be a preset name or names joined by '|', got {preset!r}")
+        sources = args.get("srcInfo")
+        if sources is None or sources == [] or sources == "":
+            raise invalid("srcInfo is required: a list of {path, type, index}")
+        if not isinstance(sources, list):
+            raise invalid("srcInfo must be a list of {path, type, index} objects")
+        for index, source in enumerate(sources):
+            if not isinstance(source, dict):
+                raise invalid(f"srcInfo[{index}] must be an object with a path")
+            path = source.get("path")
+            if not isinstance(path, str) or not path:
+                raise invalid(f"srcInfo[{index}].path is required")
+        _required_text(args, "dstBucket")
+        if _required_text(args, "dstObjectKey").startswith("/"):
+            raise invalid("dstObjectKey must not start with '/'")
+        acl = args.get("dstAcl")
+        if acl is not None and acl not in ACLS:
+            raise invalid(f"dstAcl must be one of {', '.join(ACLS)}, got {acl!r}")
+        for name in ("dstDir", "cbUrl", "cbMethod"):
+            _optional_text(args, name)
+        ext = args.get("extParam")
+        if ext is not None and not isinstance(ext, (str, dict)):
+            raise invalid(f"extParam must be a string holding JSON, got {ext!r}")
+        is_top = _int_arg(args, "isTop", 0)
+        if is_top not in (0, 1):
+            raise invalid(f"isTop must be 0 or 1, got {is_top}")
+
+        now = self._now()
+        created = self._local(now)
+        taskid = uuid.uuid4().hex + created.strftime("%Y%m%d")
+        with self.store.transaction(write=True) as tx:
+            rows = [tx.get_preset(account, part) for part in parts]
+            missing = [part for part, row in zip(parts, rows) if row is None]
+            first = rows[0]
+            if missing or first is None:
+                code, message, meta = TASK_PRESET_MISSING, f"preset {missing[0]} does not exist", None
+            else:  # the output is what the first preset of a chain makes
+                code, message = 0, ""
+                meta = probe(taskid, first.presettype, json.loads(first.param or "{}"))
+            exec_at = now + self.init_seconds
+            tx.insert_task(
+                account,
+                TaskRow(
+                    taskid=taskid,
+                    create_date=_yyyymmdd(created.date()),
+                    created_at=now,
+                    exec_at=exec_at,
+                    done_at=exec_at + self.exec_seconds,
+                    preset=preset,
+                    body=json.dumps(dict(args), ensure_ascii=False),
+                    is_top=is_top,
+                    error_code=code,
+                    error_msg=message,
+                    meta=meta,
+                ),
+            )
+        return success(taskid=taskid)
+
+    @staticmethod
+    def _status(row: TaskRow, now: float) -> str:
+        if now < row.exec_at:
+            return "init"
+        if now < row.done_at:
+            return "exec"
+        return "fail" if row.error_code else "succ"
+
+    def _task_info(self, row: TaskRow, now: float) -> dict[str, Any]:
+        body = json.loads(row.body)
+        status = self._status(row, now)
+        failed = status == "fail"
+        return {
+            "taskid": row.taskid,
+            "preset": row.preset,
+            "srcInfo": body["srcInfo"],
+            "dstBucket": body["dstBucket"],
+            "dstDir": body.get("dstDir") or "",
+            "dstObjectKey": body["dstObjectKey"],
+            "dstAcl": body.get("dstAcl") or "public-read",
+            "cbUrl": body.get("cbUrl") or "",
+            "cbMethod": body.get("cbMethod") or "",
+            "extParam": body.get("extParam") or "",
+            "taskStatus": status,
+            "isTop": str(row.is_top),
+            "errorCode": str(row.error_code) if failed else "0",
+            "errorMsg": row.error_msg if failed else "",
+            "createTime": self._time_text(row.created_at),
+        }
+
+    def _find_task(self, account: str, args: Mapping[str, Any]) -> TaskRow:
+        taskid = _required_text(args, "taskid")
+        with self.store.transaction() as tx:
+            row = tx.get_task(account, taskid)
+        if row is None:
+            raise AppError(TASK_NOT_FOUND, f"task {taskid} does not exist")
+        return row
+
+    def get_task_by_task_id(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        return success(taskInfo=self._task_info(self._find_task(account, args), self._now()))
+
+    def top_task_by_task_id(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        taskid = _required_text(args, "taskid")
+        with self.store.transaction(write=True) as tx:
+            if not tx.set_task_top(account, taskid):
+                raise AppError(TASK_NOT_FOUND, f"task {taskid} does not exist")
+        return success()
+
+    def del_task_by_task_id(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        taskid = _required_text(args, "taskid")
+        with self.store.transaction(write=True) as tx:
+            if not tx.delete_task(account, taskid):
+                raise AppError(TASK_NOT_FOUND, f"task {taskid} does not exist")
+        return success()
+
+    def _page(self, args: Mapping[str, Any], now: float) -> tuple[int, int, int, int]:
+        """(startdate, enddate, marker, limit) with the documented defaults and limits."""
+        today = self._local(now).date()
+        start = _date_arg(args, "startdate") or today.replace(day=1)
+        end = _date_arg(args, "enddate")
+        if end is None:
+            end = min(start + timedelta(days=30), today)
+        elif end < start:
+            raise invalid(f"enddate {_yyyymmdd(end)} is before startdate {_yyyymmdd(start)}")
+        marker = _int_arg(args, "marker", 0)
+        if marker < 0:
+            raise invalid(f"marker must not be negative, got {marker}")
+        limit = _int_arg(args, "limit", 0) or DEFAULT_LIMIT
+        if not 0 < limit <= MAX_LIMIT:
+            raise invalid(f"limit must be from 1 to {MAX_LIMIT} (0 means {DEFAULT_LIMIT}), got {limit}")
+        return _yyyymmdd(start), _yyyymmdd(end), marker, limit
+
+    def _list_page(self, account: str, args: Mapping[str, Any], now: float, *, succeeded: bool):
+        start, end, marker, limit = self._page(args, now)
+        succeeded_by = now if succeeded else None
+        with self.store.transaction() as tx:
+            total = tx.count_tasks(account, start, end, succeeded_by=succeeded_by)
+            rows = tx.list_tasks(account, start, end, marker, limit, succeeded_by=succeeded_by)
+        head = {"count": len(rows), "total": total, "marker": marker, "startdate": str(start), "enddate": str(end)}
+        return head, rows
+
+    def get_task_list(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        now = self._now()
+        head, rows = self._list_page(account, args, now, succeeded=False)
+        return success(**head, taskInfo=[self._task_info(row, now) for row in rows])
+
+    def _meta_item(self, row: TaskRow) -> dict[str, Any]:
+        return {"taskid": row.taskid, "meta_info": row.meta, "createTime": self._time_text(row.created_at)}
+
+    def get_task_meta_info(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        now = self._now()
+        if args.get("taskid"):
+            row = self._find_task(account, args)
+            status = self._status(row, now)
+            if status != "succ":
+                raise AppError(NO_META_INFO, f"task {row.taskid} has no meta information: its status is {status}")
+            return success(metaInfo=[self._meta_item(row)])
+        head, rows = self._list_page(account, args, now, succeeded=True)
+        return success(**head, metaInfo=[self._meta_item(row) for row in rows])

@@ -1,0 +1,99 @@
+"""The local service's answers: the errNum table, the error type and the JSON encoding.
+
+The real service's error codes are not documented (see offline-api-params.md §5), so the
+numbers below are this service's own. What *is* documented, and kept, is the envelope: every
+answer carries ``errNum`` (0 on success) and ``errMsg`` (``"success"`` on success), and
+application errors come back as HTTP 200 with ``errNum != 0``, which the official SDK returns
+to its caller as a plain dict.
+
+Refusals that happen before an operation runs use an HTTP error status instead, and their
+body also carries an ``Error`` object (``Code``, ``Message``) so that the official SDK's
+``ClientError`` and presetsync's ``ApiError`` show a meaningful code.
+
+=======  ======  ====================  =====================================================
+errNum   HTTP    Error.Code            meaning
+=======  ======  ====================  =====================================================
+0        200                           success
+1001     200                           invalid parameter; errMsg names the field
+1002     200                           a preset with that name already exists
+1003     200                           preset not found
+1004     200                           task not found
+1005     200                           the task has no meta information (not finished, or
+                                       it failed)
+4000     400     InvalidAction         no action, or an action that does not exist
+4001     400     InvalidVersion        X-Version / Version is not 2016-09-19
+4002     400     InvalidAction         X-Action and the query's Action disagree
+4003     400     BadRequest            the HTTP request is malformed (Content-Length)
+4030     403     (SignatureError.code) the signature was refused: MissingAuthenticationToken,
+                                       InvalidAccessKeyId, IncompleteSignature,
+                                       RequestExpired or SignatureDoesNotMatch
+4040     404     NotFound              the path is not ``/``
+4290     429     Throttling            injected fault: throttled
+5000     500     InternalError         a bug in the local service; nothing was changed
+5030     503     ServiceUnavailable    injected fault: failed before doing anything
+=======  ======  ====================  =====================================================
+
+A task that fails (its preset, or a part of a chained ``avop|avlogo`` preset, does not exist
+in the account) reports ``taskStatus: "fail"`` with ``errorCode`` ``"3001"`` and an
+``errorMsg`` naming the missing preset.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SUCCESS = 0
+INVALID_PARAMETER = 1001
+PRESET_EXISTS = 1002
+PRESET_NOT_FOUND = 1003
+TASK_NOT_FOUND = 1004
+NO_META_INFO = 1005
+UNKNOWN_ACTION = 4000
+BAD_VERSION = 4001
+ACTION_MISMATCH = 4002
+BAD_REQUEST = 4003
+SIGNATURE_REFUSED = 4030
+NOT_FOUND = 4040
+THROTTLED = 4290
+INTERNAL_ERROR = 5000
+UNAVAILABLE = 5030
+
+TASK_PRESET_MISSING = 3001  # a task's errorCode (sent as the string "3001")
+
+
+class AppError(Exception):
+    """An error answer. ``status`` 200 means an application error (``errNum`` only)."""
+
+    def __init__(self, err_num: int, message: str, *, status: int = 200, code: str | None = None):
+        super().__init__(message)
+        self.err_num = err_num
+        self.message = message
+        self.status = status
+        self.code = code
+
+    def body(self, request_id: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"errNum": self.err_num, "errMsg": self.message}
+        if self.status != 200:
+            out["Error"] = {"Code": self.code or str(self.status), "Message": self.message}
+            if request_id:
+                out["RequestId"] = request_id
+        return out
+
+
+def invalid(message: str) -> AppError:
+    """An invalid-parameter error; *message* must name the field."""
+    return AppError(INVALID_PARAMETER, message)
+
+
+def success(**fields: Any) -> dict[str, Any]:
+    """A success answer: *fields* first, then ``errNum`` 0 and ``errMsg`` "success"."""
+    return {**fields, "errNum": SUCCESS, "errMsg": "success"}
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def encode(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as sent on the wire."""
+    return _encoder.encode(body).encode("utf-8")

@@ -1,0 +1,257 @@
+"""The parameter catalog, read from the JSON Schemas: the schema is the single source of truth.
+
+``schemas/preset-file.schema.json`` dispatches ``param`` on ``presettype`` with one
+``if``/``then`` per type (``$defs/preset/allOf``). Every leaf field there carries a custom
+annotation that editors ignore and this module turns into a :class:`FieldSpec`::
+
+    "x-presetsync": {"kind": "bitrate" | "integer" | "number" | "string",
+                     "wire": "string" | "integer" | "number",
+                     "documented": true | false,
+                     "inferred": ["default", "minimum", ...],   # optional: facts not documented
+                     "keywords": ["auto"]}                       # optional: words a numeric field allows
+
+The rest comes from the standard keywords of the same property: ``default``, ``minimum``,
+``maximum``, ``enum``, ``pattern``, ``title``, ``description``. A param object may list known
+but undocumented fields under ``"x-presetsync-extras"`` (dotted path -> note), used to explain
+"unknown field" problems.
+
+Schemas are loaded with ``importlib.resources`` from the package ``presetsync.schemas``; in a
+source checkout where that package is not importable, from ``schemas/`` next to the package.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PACKAGE = "presetsync.schemas"
+PRESET_FILE_SCHEMA = "preset-file.schema.json"
+CONFIG_SCHEMA = "config.schema.json"
+#: Path component that stands for "every item" of an array in a field path (``IMAGE.*.logoUrl``).
+ITEMS = "*"
+
+KINDS = ("bitrate", "integer", "number", "string")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def _schema_text(name: str) -> str:
+    try:
+        resource = importlib.resources.files(SCHEMA_PACKAGE).joinpath(name)
+        if resource.is_file():
+            return resource.read_text(encoding="utf-8")
+    except (ImportError, AttributeError, TypeError, OSError):
+        pass
+    fallback = Path(__file__).resolve().parent.parent.parent / "schemas" / name
+    return fallback.read_text(encoding="utf-8")
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema by file name, parsed (cached: do not modify it)."""
+    return json.loads(_schema_text(name))
+
+
+def preset_file_schema() -> dict[str, Any]:
+    return load_schema(PRESET_FILE_SCHEMA)
+
+
+def config_schema() -> dict[str, Any]:
+    return load_schema(CONFIG_SCHEMA)
+
+
+def resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow local ``$ref``s (``#/$defs/...``) until a schema without one."""
+    seen = 0
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local $ref is supported, not {ref!r}")
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        schema = target
+        seen += 1
+        if seen > 50:
+            raise ValueError(f"$ref loop at {ref!r}")
+    return schema
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One leaf field of a presettype's param, e.g. ``("AUDIO", "ab")``."""
+
+    path: tuple[str, ...]
+    kind: str
+    wire: str
+    documented: bool
+    default: Any = MISSING
+    minimum: float | None = None
+    maximum: float | None = None
+    enum: tuple[Any, ...] | None = None
+    keywords: tuple[str, ...] = ()
+    pattern: str | None = None
+    inferred: frozenset[str] = frozenset()
+    title: str = ""
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        """Dotted name relative to param: ``AUDIO.ab``, ``IMAGE[].logoUrl``."""
+        return dotted(self.path)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not MISSING
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """An object (or array of objects) inside param; ``()`` is param itself."""
+
+    path: tuple[str, ...]
+    properties: tuple[str, ...]
+    is_array: bool = False
+    required: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PresetTypeSpec:
+    name: str
+    title: str
+    description: str
+    fields: dict[tuple[str, ...], FieldSpec] = field(compare=False)
+    objects: dict[tuple[str, ...], ObjectSpec] = field(compare=False)
+    known_extras: dict[str, str] = field(compare=False, default_factory=dict)
+
+    def field(self, ref: str | tuple[str, ...]) -> FieldSpec | None:
+        """The spec of a field by dotted name or path (list indexes count as ``*``)."""
+        path = tuple(ref.split(".")) if isinstance(ref, str) else ref
+        return self.fields.get(generic_path(path))
+
+    def defaults(self) -> dict[tuple[str, ...], Any]:
+        return {path: spec.default for path, spec in self.fields.items() if spec.has_default}
+
+    def all_names(self) -> list[str]:
+        """Every field and object name, dotted, for suggestions."""
+        names = [dotted(path) for path in self.objects if path]
+        names.extend(spec.name for spec in self.fields.values())
+        return names
+
+
+def dotted(path: tuple[str | int, ...]) -> str:
+    """``("IMAGE", "*", "logoUrl")`` -> ``IMAGE[].logoUrl``; ``("IMAGE", 0, "x")`` -> ``IMAGE[0].x``."""
+    out = ""
+    for part in path:
+        if part == ITEMS:
+            out += "[]"
+        elif isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def generic_path(path: tuple[str | int, ...]) -> tuple[str, ...]:
+    """A concrete path (with list indexes) as a catalog path (with ``*``)."""
+    return tuple(ITEMS if isinstance(part, int) else part for part in path)
+
+
+def _field_spec(path: tuple[str, ...], prop: Mapping[str, Any]) -> FieldSpec:
+    ann = prop["x-presetsync"]
+    if ann.get("kind") not in KINDS:
+        raise ValueError(f"{dotted(path)}: x-presetsync kind must be one of {KINDS}, not {ann.get('kind')!r}")
+    return FieldSpec(
+        path=path,
+        kind=ann["kind"],
+        wire=ann.get("wire", "string"),
+        documented=bool(ann.get("documented", False)),
+        default=prop.get("default", MISSING),
+        minimum=prop.get("minimum"),
+        maximum=prop.get("maximum"),
+        enum=tuple(prop["enum"]) if "enum" in prop else None,
+        keywords=tuple(ann.get("keywords", ())),
+        pattern=prop.get("pattern"),
+        inferred=frozenset(ann.get("inferred", ())),
+        title=prop.get("title", ""),
+        description=prop.get("description", ""),
+    )
+
+
+def _walk_object(
+    schema: Mapping[str, Any],
+    root: Mapping[str, Any],
+    path: tuple[str, ...],
+    fields: dict[tuple[str, ...], FieldSpec],
+    objects: dict[tuple[str, ...], ObjectSpec],
+    is_array: bool = False,
+) -> None:
+    props = schema.get("properties", {})
+    objects[path] = ObjectSpec(path, tuple(props), is_array=is_array, required=tuple(schema.get("required", ())))
+    for name, raw in props.items():
+        prop = resolve(raw, root)
+        sub = (*path, name)
+        if "x-presetsync" in prop:
+            fields[sub] = _field_spec(sub, prop)
+        elif prop.get("type") == "object":
+            _walk_object(prop, root, sub, fields, objects)
+        elif prop.get("type") == "array" and isinstance(prop.get("items"), Mapping):
+            items = resolve(prop["items"], root)
+            objects[sub] = ObjectSpec(sub, (), is_array=True)
+            _walk_object(items, root, (*sub, ITEMS), fields, objects, is_array=False)
+        else:
+            raise ValueError(f"{dotted(sub)}: a leaf field needs an x-presetsync annotation")
+
+
+@functools.cache
+def catalog() -> dict[str, PresetTypeSpec]:
+    """presettype -> its spec, in the schema's order."""
+    root = preset_file_schema()
+    defs = root["$defs"]
+    order = list(defs["presettype"]["enum"])
+    params: dict[str, Mapping[str, Any]] = {}
+    for branch in defs["preset"]["allOf"]:
+        name = branch["if"]["properties"]["presettype"]["const"]
+        params[name] = resolve(branch["then"]["properties"]["param"], root)
+    if set(params) != set(order):
+        raise ValueError(f"presettype enum {order} does not match the param branches {sorted(params)}")
+    out = {}
+    for name in order:
+        schema = params[name]
+        fields: dict[tuple[str, ...], FieldSpec] = {}
+        objects: dict[tuple[str, ...], ObjectSpec] = {}
+        _walk_object(schema, root, (), fields, objects)
+        out[name] = PresetTypeSpec(
+            name=name,
+            title=schema.get("title", name),
+            description=schema.get("description", ""),
+            fields=fields,
+            objects=objects,
+            known_extras=dict(schema.get("x-presetsync-extras", {})),
+        )
+    return out
+
+
+def presettypes() -> tuple[str, ...]:
+    return tuple(catalog())
+
+
+def presettype_spec(name: str) -> PresetTypeSpec | None:
+    return catalog().get(name)
+
+
+def field_table(presettype: str) -> dict[tuple[str, ...], FieldSpec]:
+    """The leaf fields of a presettype by path (empty for an unknown presettype)."""
+    spec = catalog().get(presettype)
+    return spec.fields if spec is not None else {}

@@ -1,0 +1,112 @@
+"""Plain values shared by loading, validation, planning and rendering.
+
+``Problem`` is one thing wrong with an input file, with its position; ``DesiredPreset`` is one
+preset as written in a file (its ``param`` is exactly what apply sends).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .files import Positions, YamlPath
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in an input file. ``line``/``col`` are 1-based; 0 means "not known".
+
+    ``str(problem)`` is ``file:line:col: message`` (``file: message`` when there is no line),
+    the format editors and CI annotations understand. Problems sort by file, line, column.
+    """
+
+    file: str
+    line: int = 0
+    col: int = 0
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.file, str):
+            object.__setattr__(self, "file", str(self.file))
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.file}: {self.message}"
+        if self.col <= 0:
+            return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def field_path(ref: str | tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """``"VIDEO.vb"`` or ``("VIDEO", "vb")`` -> ``("VIDEO", "vb")``; ``""`` -> ``()``;
+    list items by index: ``"IMAGE[0].logoUrl"`` or ``"IMAGE.0.logoUrl"`` -> ``("IMAGE", 0, "logoUrl")``."""
+    if not isinstance(ref, str):
+        return tuple(ref)
+    out: list[str | int] = []
+    for index, name in _PART.findall(ref):
+        out.append(int(index) if index else int(name) if name.isdigit() else name)
+    return tuple(out)
+
+
+@dataclass
+class DesiredPreset:
+    """A preset as declared in a file.
+
+    ``param`` is the mapping as written (bitrates like ``"128k"`` untouched): it is what apply
+    sends. Compare through :mod:`presetsync.presets.normalize`, never directly.
+    ``file`` is the path for display; ``line`` is where the preset's mapping starts;
+    ``base`` is the preset's path inside the file's data (``("presets", 2)`` or ``()``).
+    """
+
+    name: str
+    presettype: str
+    description: str | None
+    param: dict[str, Any]
+    file: str
+    line: int
+    positions: Positions | None = field(default=None, repr=False, compare=False)
+    base: YamlPath = ()
+
+    def position(self, ref: str | tuple[str | int, ...] = (), *, key: bool = True) -> tuple[int, int]:
+        """(line, col) of a param field, e.g. ``position("VIDEO.vb")``; ``()`` is the preset itself.
+
+        ``key=True`` gives the key's position, ``key=False`` the value's. A field that is not
+        in the file (a default, say) falls back to its nearest written ancestor.
+        """
+        if self.positions is None:
+            return (self.line, 1)
+        path = field_path(ref)
+        full = (*self.base, "param", *path) if path else tuple(self.base)
+        return self.positions.find(full, key=key and bool(path))
+
+    def where(self, ref: str | tuple[str | int, ...] = ()) -> str:
+        """``file:line:col`` of a param field (or of the preset), for messages."""
+        line, col = self.position(ref)
+        return f"{self.file}:{line}:{col}"
+
+    def body(self) -> dict[str, Any]:
+        """The Preset/UpdatePreset request body, as written in the file."""
+        out: dict[str, Any] = {"preset": self.name, "presettype": self.presettype}
+        if self.description is not None:
+            out["description"] = self.description
+        out["param"] = self.param
+        return out
+
+
+def display_path(path: Path | str, cwd: Path | None = None) -> str:
+    """A path for messages: relative to *cwd* (default: the current directory) when it lies
+    below it, otherwise as given."""
+    p = Path(path)
+    if not p.is_absolute():
+        return str(p)
+    base = (cwd or Path.cwd()).resolve()
+    try:
+        return str(p.relative_to(base))
+    except ValueError:
+        return str(p)

@@ -1,0 +1,253 @@
+"""Normalisation, in one place: what the service treats as equal becomes equal.
+
+Both sides of a plan go through here: the desired presets (as written in files) and the live
+ones (as GetPresetList/GetPresetDetail echo them), so a plan right after an apply is empty.
+Everything is driven by the per-presettype field table of :mod:`.catalog`.
+
+The canonical form
+------------------
+* Bitrates (kind ``bitrate``: ``ab``, ``vb``) become an ``int`` of bit/s. Suffixes ``k``/``kb``
+  (x1000) and ``m``/``mb`` (x1000000) in any case, decimals allowed:
+  ``"64k" == "64kb" == "64000" == 64000`` and ``"1.25M" == 1250000``.
+* Numeric fields (kinds ``integer``/``number``) become numbers whatever the wire type:
+  ``"25" == 25 == 25.0``, ``"640" == 640``; a whole number is an ``int``, otherwise a ``float``.
+  Keywords a field allows (``rotate: auto``) stay strings.
+* Strings are compared as they are: no case folding (``mp4`` != ``MP4``).
+* **Defaults are dropped.** A field equal to its documented default (``intelligentSwitch`` 0,
+  ``AUDIO.an`` 0, ``AUDIO.acodec`` aac, ``VIDEO.vcodec`` h264, ``VIDEO.as`` 0, and the inferred
+  ``VIDEO.vn`` 0) is removed, and so is a catalog sub-object (``AUDIO``, ``VIDEO``) that becomes
+  empty. ``null`` and ``""`` in a catalog field count as absent. So absent == default == written
+  default, and the canonical form holds only what differs from the service's behaviour by default.
+* Keys are in a stable order: catalog fields in schema order, then any others sorted.
+* Description: ``""`` and ``None`` are both "no description" and the key is omitted.
+
+Totality: live data may hold anything. Unknown fields, values that do not parse (``vb: "fast"``),
+booleans, nulls in unknown places, a ``param`` that is not a mapping: all are kept as they are
+(deep-copied), never an exception. A ``param`` given as JSON text of an object is decoded first.
+Extra fields allowed by the configuration (``extra_fields``) get the generic rule only: numeric
+strings become numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Union
+
+from .catalog import ITEMS, FieldSpec, PresetTypeSpec, generic_path, presettype_spec
+
+_BITRATE = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)([kKmM][bB]?)?")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_MULTIPLIER = {"": 1, "k": 1000, "kb": 1000, "m": 1_000_000, "mb": 1_000_000}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def canonical_number(value: int | float | Decimal) -> int | float:
+    """A whole number as ``int``, anything else as ``float``."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def parse_bitrate(value: Any, *, lenient: bool = False) -> int | None:
+    """Bits per second from ``64000``, ``"64000"``, ``"64k"``, ``"64KB"``, ``"1.25M"``; ``None`` if
+    *value* is not a bitrate or not a whole number of bit/s. *lenient* ignores surrounding spaces."""
+    if _is_number(value):
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            return None
+        return int(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip() if lenient else value
+    match = _BITRATE.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        amount = Decimal(match.group(1)) * _MULTIPLIER[(match.group(2) or "").lower()]
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+        return None
+    if amount != amount.to_integral_value():
+        return None
+    return int(amount)
+
+
+def parse_number(value: Any, *, integer: bool = False, lenient: bool = True) -> int | float | None:
+    """A number from a number or a numeric string (``"25"``, ``"29.97"``); ``None`` otherwise.
+
+    With *integer*, only whole numbers count (``"44100.0"`` is 44100 when *lenient*, else ``None``).
+    Booleans, NaN and infinities are not numbers here.
+    """
+    if _is_number(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        number: int | float = canonical_number(value)
+    elif isinstance(value, str):
+        text = value.strip() if lenient else value
+        if not _DECIMAL.fullmatch(text) or (not lenient and integer and not text.lstrip("+-").isdigit()):
+            return None
+        try:
+            number = canonical_number(Decimal(text))
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+            return None
+    else:
+        return None
+    if integer and not isinstance(number, int):
+        return None
+    return number
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that does not take ``True`` for ``1``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+def normalize_value(spec: FieldSpec, value: Any) -> Any:
+    """The canonical form of one catalog field's value; anything unreadable is returned as is."""
+    if spec.kind == "bitrate":
+        parsed = parse_bitrate(value, lenient=True)
+        return parsed if parsed is not None else copy.deepcopy(value)
+    if spec.kind in ("integer", "number"):
+        if isinstance(value, str) and value.strip() in spec.keywords:
+            return value.strip()
+        number = parse_number(value, integer=spec.kind == "integer", lenient=True)
+        return number if number is not None else copy.deepcopy(value)
+    return copy.deepcopy(value)
+
+
+def _generic_value(value: Any) -> Any:
+    """Extra fields: numeric strings become numbers, everything else stays (recursively)."""
+    if isinstance(value, Mapping):
+        return {k: _generic_value(v) for k, v in _sorted_items(value, ())}
+    if isinstance(value, list):
+        return [_generic_value(v) for v in value]
+    number = parse_number(value, lenient=True)
+    return number if number is not None and not isinstance(value, bool) else copy.deepcopy(value)
+
+
+def _sorted_items(obj: Mapping[Any, Any], known: Iterable[str]) -> list[tuple[Any, Any]]:
+    known = list(known)
+    first = [(k, obj[k]) for k in known if k in obj]
+    rest = sorted(((k, v) for k, v in obj.items() if k not in known), key=lambda kv: (str(type(kv[0])), str(kv[0])))
+    return first + rest
+
+
+ExtraFields = Union[Iterable[str], Mapping[str, Iterable[str]], None]
+
+
+def extra_fields_for(presettype: str, extra_fields: ExtraFields) -> tuple[str, ...]:
+    """The dotted extra field paths for *presettype*, from either a plain list of paths or the
+    configuration's mapping ``{presettype: [paths]}``."""
+    if not extra_fields:
+        return ()
+    if isinstance(extra_fields, Mapping):
+        return tuple(extra_fields.get(presettype, ()) or ())
+    if isinstance(extra_fields, str):
+        return (extra_fields,)
+    return tuple(extra_fields)
+
+
+def _extra_paths(extra_fields: Iterable[str]) -> set[tuple[str, ...]]:
+    out = set()
+    for entry in extra_fields:
+        parts = tuple(p for p in str(entry).replace("[]", "").split(".") if p)
+        if parts:
+            out.add(parts)
+    return out
+
+
+class _Normalizer:
+    def __init__(self, spec: PresetTypeSpec, extra_fields: Iterable[str]):
+        self.spec = spec
+        self.extras = _extra_paths(extra_fields)
+
+    def is_extra(self, path: tuple[str | int, ...]) -> bool:
+        plain = tuple(p for p in generic_path(path) if p != ITEMS)
+        return any(plain[: len(extra)] == extra for extra in self.extras)
+
+    def obj(self, path: tuple[str | int, ...], value: Mapping[Any, Any]) -> dict[Any, Any]:
+        known = self.spec.objects.get(generic_path(path))
+        out: dict[Any, Any] = {}
+        for key, item in _sorted_items(value, known.properties if known else ()):
+            if not isinstance(key, str):
+                out[key] = copy.deepcopy(item)
+                continue
+            sub = (*path, key)
+            generic = generic_path(sub)
+            field = self.spec.fields.get(generic)
+            if field is not None:
+                if item is None or item == "":
+                    continue  # null / "" == absent
+                norm = normalize_value(field, item)
+                if field.has_default and _same(norm, normalize_value(field, field.default)):
+                    continue
+                out[key] = norm
+            elif generic in self.spec.objects:
+                if self.spec.objects[generic].is_array and isinstance(item, list):
+                    out[key] = [
+                        self.obj((*sub, index), element) if isinstance(element, Mapping) else copy.deepcopy(element)
+                        for index, element in enumerate(item)
+                    ]
+                elif isinstance(item, Mapping):
+                    norm = self.obj(sub, item)
+                    if norm:
+                        out[key] = norm  # a catalog sub-object left empty == absent
+                elif item is None:
+                    continue
+                else:
+                    out[key] = copy.deepcopy(item)
+            elif self.is_extra(sub):
+                out[key] = _generic_value(item)
+            else:
+                out[key] = copy.deepcopy(item)
+        return out
+
+
+def normalize_param(presettype: str, param: Any, extra_fields: ExtraFields = ()) -> Any:
+    """The canonical form of a preset's param (see the module docstring).
+
+    Returns a dict when *param* is a mapping (or JSON text of one, or ``None``: ``{}``);
+    anything else is returned unchanged (deep-copied). An unknown presettype keeps the
+    mapping as it is, keys sorted. *extra_fields* are the dotted paths (``VIDEO.gop``) the
+    configuration allows for this presettype, or the whole ``{presettype: [paths]}`` mapping.
+    """
+    if param is None:
+        return {}
+    if isinstance(param, str):
+        try:
+            decoded = json.loads(param)
+        except ValueError:
+            return param
+        if not isinstance(decoded, dict):
+            return param
+        param = decoded
+    if not isinstance(param, Mapping):
+        return copy.deepcopy(param)
+    spec = presettype_spec(presettype) if isinstance(presettype, str) else None
+    if spec is None:
+        return {k: copy.deepcopy(v) for k, v in _sorted_items(param, ())}
+    return _Normalizer(spec, extra_fields_for(presettype, extra_fields)).obj((), param)
+
+
+def normalize_preset(
+    name: str, presettype: str, description: str | None, param: Any, extra_fields: ExtraFields = ()
+) -> dict[str, Any]:
+    """The canonical form of a whole preset: ``{"preset", "presettype", ["description"], "param"}``.
+
+    An empty description is the same as none: the key is then left out.
+    """
+    out: dict[str, Any] = {"preset": name, "presettype": presettype}
+    if description not in (None, ""):
+        out["description"] = description
+    out["param"] = normalize_param(presettype, param, extra_fields)
+    return out

@@ -1,0 +1,136 @@
+"""presetsync.yaml: where the preset files are, which service, what is managed, safety thresholds.
+
+Validated against ``schemas/config.schema.json`` (defaults come from there too); every problem
+is reported with file:line:col in one :class:`~presetsync.errors.ConfigError`. Paths under
+``presets:`` are relative to the configuration file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .errors import ConfigError
+from .presets.catalog import config_schema
+from .presets.files import load_yaml
+from .presets.model import Problem
+from .presets.validate import SchemaErrorTranslator
+
+CONFIG_NAMES = ("presetsync.yaml", "presetsync.yml")
+
+
+def _default(*path: str) -> Any:
+    node: Any = config_schema()
+    for part in path:
+        node = node["properties"][part]
+    return node.get("default")
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Thresholds over which a plan is refused. ``None`` means "no limit"."""
+
+    max_deletes: int | None = None
+    max_change_percent: float | None = None
+    min_existing: int | None = None
+
+
+@dataclass
+class Config:
+    """The configuration; built by :func:`load_config`, with the schema's defaults filled in.
+
+    ``path`` is the file read (``None``: there was none); ``base_dir`` is the absolute directory
+    relative paths are taken from (the file's directory, else the working directory);
+    ``presets`` are absolute paths. ``extra_fields`` maps a presettype to dotted field paths.
+    """
+
+    path: Path | None
+    base_dir: Path
+    endpoint: str | None = None
+    region: str | None = None
+    presets: list[Path] = field(default_factory=list)
+    manage: list[str] = field(default_factory=list)
+    protect: list[str] = field(default_factory=list)
+    prune: bool = False
+    safety: Safety = field(default_factory=Safety)
+    parallelism: int = 4
+    extra_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tasks: dict[str, Any] = field(default_factory=dict)
+
+    def extra_fields_for(self, presettype: str) -> tuple[str, ...]:
+        return self.extra_fields.get(presettype, ())
+
+
+def find_config(cwd: Path | None = None) -> Path | None:
+    """``presetsync.yaml`` (or ``.yml``) in *cwd*, if there is one."""
+    base = cwd or Path.cwd()
+    found = [base / name for name in CONFIG_NAMES if (base / name).is_file()]
+    if len(found) > 1:
+        raise ConfigError(f"both {found[0]} and {found[1]} exist; keep one of them")
+    return found[0] if found else None
+
+
+def _raise(problems: list[Problem]) -> None:
+    problems = sorted(set(problems))
+    lines = "\n".join(f"  {p}" for p in problems)
+    error = ConfigError(f"invalid configuration ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}")
+    error.problems = problems  # type: ignore[attr-defined]
+    raise error
+
+
+def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Config:
+    """Read and validate a configuration file.
+
+    Without *path*, ``presetsync.yaml`` (or ``.yml``) in *cwd* (default: the working directory)
+    is read if present; otherwise the defaults are returned. Raises ConfigError listing every
+    problem as ``file:line:col: message``.
+    """
+    cwd = (cwd or Path.cwd()).absolute()
+    if path is None:
+        found = find_config(cwd)
+        if found is None:
+            return _build({}, None, cwd)
+        path = found
+    path = Path(os.path.normpath(cwd / Path(path).expanduser()))
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file")
+    doc = load_yaml(path, allow_empty=True)
+    if doc.problems:
+        _raise(doc.problems)
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, Mapping):
+        _raise([doc.problem((), "the configuration must be a mapping of settings (endpoint:, presets:, ...)")])
+    validator = jsonschema.Draft202012Validator(config_schema())
+    problems = SchemaErrorTranslator(doc, validator.schema).problems(validator.iter_errors(data))
+    if problems:
+        _raise(problems)
+    return _build(data, path, path.parent)
+
+
+def _build(data: Mapping[str, Any], path: Path | None, base_dir: Path) -> Config:
+    base_dir = base_dir.absolute()
+    safety = data.get("safety", {})
+    presets = data.get("presets", _default("presets"))
+    return Config(
+        path=path,
+        base_dir=base_dir,
+        endpoint=data.get("endpoint"),
+        region=data.get("region"),
+        presets=[Path(os.path.normpath(base_dir / Path(p).expanduser())) for p in presets],
+        manage=list(data.get("manage", _default("manage"))),
+        protect=list(data.get("protect", _default("protect"))),
+        prune=bool(data.get("prune", _default("prune"))),
+        safety=Safety(
+            max_deletes=safety.get("max_deletes", _default("safety", "max_deletes")),
+            max_change_percent=safety.get("max_change_percent", _default("safety", "max_change_percent")),
+            min_existing=safety.get("min_existing", _default("safety", "min_existing")),
+        ),
+        parallelism=int(data.get("parallelism", _default("parallelism"))),
+        extra_fields={k: tuple(v) for k, v in data.get("extra_fields", {}).items()},
+        tasks=dict(data.get("tasks", {})),
+    )

@@ -1,0 +1,655 @@
+"""Offline validation of preset files: every problem in every file, each at its key or value.
+
+Nothing is sent anywhere. Checks, in one pass over each file:
+
+1. YAML itself (:mod:`.files`): syntax, duplicate keys, non-UTF-8 bytes, unsafe tags, empty files;
+2. the JSON Schema (``schemas/preset-file.schema.json``): shape, required fields, unknown fields
+   (with a "did you mean"), presettype, preset name, cross-field rules such as "shortSide needs
+   as: 1" (``x-presetsync-rule`` in the schema); jsonschema's errors are translated into short
+   messages at the offending key or value;
+3. every catalog field's value, read as the service reads it (:mod:`.normalize`): bitrate
+   spellings, numeric strings, ranges after unit parsing (``ab: 5k`` is below 20000), enums;
+4. across files: a preset name defined twice (both places are reported).
+
+Fields a configuration allows with ``extra_fields`` are taken out before the schema check and
+are otherwise not checked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import jsonschema
+
+from .catalog import ITEMS, FieldSpec, dotted, generic_path, preset_file_schema, presettype_spec, presettypes
+from .files import PRESET_SUFFIXES, YamlDocument, discover, load_yaml
+from .model import DesiredPreset, Problem
+from .normalize import parse_bitrate, parse_number
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+# --------------------------------------------------------------------------------------------
+# Small helpers shared with config.py
+
+
+def type_phrase(value: Any) -> str:
+    """How a YAML value is called in messages: ``a mapping``, ``an integer (5)``..."""
+    if value is None:
+        return "an empty value (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value:g})"
+    if isinstance(value, str):
+        return f"a string ({_short(value)})"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__  # pragma: no cover - the loader builds only the types above
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str | None:
+    """The closest candidate to *word* (case-insensitive), or ``None``."""
+    candidates = list(dict.fromkeys(c for c in candidates if c))
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered and lowered[word.lower()] != word:
+        return lowered[word.lower()]
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    best = suggest(word, candidates)
+    return f"; did you mean {best!r}?" if best else ""
+
+
+def _one_of(values: Sequence[Any]) -> str:
+    shown = [str(v) for v in values]
+    if len(shown) == 2:
+        return f"{shown[0]} or {shown[1]}"
+    return ", ".join(shown[:-1]) + f" or {shown[-1]}" if len(shown) > 1 else "".join(shown)
+
+
+def _schema_at(root: Mapping[str, Any], schema_path: Iterable[Any]) -> list[Mapping[str, Any]]:
+    """The chain of (sub)schemas along a jsonschema error's ``absolute_schema_path``.
+
+    Local ``$ref``s are followed whether or not the path names them (jsonschema versions differ).
+    """
+
+    def deref(node: Any) -> Any:
+        target: Any = root
+        for piece in node["$ref"][2:].split("/"):
+            target = target[piece]
+        return target
+
+    chain = [root]
+    node: Any = root
+    for part in schema_path:
+        if isinstance(node, Mapping) and part == "$ref" and "$ref" in node:
+            node = deref(node)
+            chain.append(node)
+            continue
+        while isinstance(node, Mapping) and part not in node and "$ref" in node:
+            node = deref(node)
+            chain.append(node)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, Mapping):
+            chain.append(node)
+    while isinstance(node, Mapping) and "$ref" in node:
+        node = deref(node)
+        chain.append(node)
+    return chain
+
+
+class SchemaErrorTranslator:
+    """Turns jsonschema errors into short Problems at the offending key or value.
+
+    Subclasses name things (``name``) and explain unknown keys (``unknown_key``).
+    """
+
+    def __init__(self, doc: YamlDocument, root_schema: Mapping[str, Any]):
+        self.doc = doc
+        self.root = root_schema
+
+    # hooks -----------------------------------------------------------------------------
+    def name(self, path: tuple) -> str:
+        return repr(dotted(path)) if path else "the file"
+
+    def unknown_key(self, path: tuple, key: str, error: jsonschema.ValidationError) -> str:
+        known = list(error.schema.get("properties", {}))
+        where = f" in {dotted(path)}" if path else ""
+        return f"unknown key {key!r}{where}{did_you_mean(key, known)}"
+
+    def missing(self, path: tuple, key: str) -> str:
+        where = f"{dotted(path)} is missing" if path else "missing"
+        return f"{where} required key {key!r}"
+
+    def skip(self, path: tuple, error: jsonschema.ValidationError) -> bool:
+        return False
+
+    # translation ---------------------------------------------------------------------------
+    def translate(self, error: jsonschema.ValidationError) -> list[Problem]:
+        path = tuple(error.absolute_path)
+        if self.doc.is_bad(path):
+            return []
+        chain = _schema_at(self.root, error.absolute_schema_path)
+        rule = next((s["x-presetsync-rule"] for s in reversed(chain) if "x-presetsync-rule" in s), None)
+        if rule is not None:
+            return self._rule(path, rule)
+        if self.skip(path, error):
+            return []
+        v = error.validator
+        instance = error.instance
+        if v == "additionalProperties" and isinstance(instance, Mapping):
+            props = error.schema.get("properties", {})
+            patterns = list(error.schema.get("patternProperties", {}))
+            return [
+                self.doc.problem((*path, key), self.unknown_key(path, key, error), key=True)
+                for key in instance
+                if key not in props and not any(re.search(p, key) for p in patterns)
+            ]
+        if v == "required" and isinstance(instance, Mapping):
+            return [
+                self.doc.problem(path, self.missing(path, key), key=True)
+                for key in error.validator_value
+                if key not in instance
+            ]
+        custom = next((s for s in reversed(chain) if "x-presetsync-error" in s), None)
+        if v == "type":
+            expected = error.validator_value
+            expected = [expected] if isinstance(expected, str) else expected
+            words = _one_of([_TYPE_WORDS.get(t, t) for t in expected])
+            message = f"{self.name(path)} must be {words}, not {type_phrase(instance)}"
+        elif custom is not None:
+            title = custom.get("title")
+            what = f"invalid {title[0].lower()}{title[1:]}" if title else f"{self.name(path)} is not valid:"
+            message = f"{what} {_short(instance)}: {custom['x-presetsync-error']}"
+        elif v == "enum":
+            options = list(error.validator_value)
+            message = f"{self.name(path)} must be one of {_one_of(options)}, not {_short(instance)}"
+            if isinstance(instance, str):
+                message += did_you_mean(instance, [str(o) for o in options])
+        elif v == "const":
+            message = f"{self.name(path)} must be {error.validator_value!r}, not {_short(instance)}"
+        elif v in ("minimum", "exclusiveMinimum"):
+            message = f"{self.name(path)} {instance!r} is too small: the minimum is {error.validator_value}"
+        elif v in ("maximum", "exclusiveMaximum"):
+            message = f"{self.name(path)} {instance!r} is too large: the maximum is {error.validator_value}"
+        elif v == "minItems":
+            message = f"{self.name(path)} must have at least {error.validator_value} item(s)"
+        elif v == "minLength" and error.validator_value == 1:
+            message = f"{self.name(path)} must not be empty"
+        elif v == "uniqueItems":
+            message = f"{self.name(path)} lists the same item twice"
+        else:
+            message = f"{self.name(path)}: {error.message}"
+        return [self.doc.problem(path, message)]
+
+    def _rule(self, path: tuple, rule: Mapping[str, Any]) -> list[Problem]:
+        at = rule.get("at")
+        for cut in range(len(path), -1, -1):
+            target = _get(self.doc.data, path[:cut])
+            if isinstance(target, Mapping) and at in target:
+                where = (*path[:cut], at)
+                return [self.doc.problem(where, f"{self.name(where)} {rule['message']}", key=True)]
+        return [self.doc.problem(path, f"{self.name(path)}: {rule['message']}")]
+
+    def problems(self, errors: Iterable[jsonschema.ValidationError]) -> list[Problem]:
+        out: list[Problem] = []
+        for error in errors:
+            out.extend(self.translate(error))
+        return list(dict.fromkeys(out))
+
+
+_MISSING = object()
+
+
+def _get(data: Any, path: Sequence[Any]) -> Any:
+    for part in path:
+        if (isinstance(data, Mapping) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        ):
+            data = data[part]
+        else:
+            return _MISSING
+    return data
+
+
+@functools.cache
+def schema_validator(ref: str) -> jsonschema.Draft202012Validator:
+    """A validator for ``#/$defs/<ref>`` of the preset-file schema (cached)."""
+    root = preset_file_schema()
+    schema = {"$schema": root["$schema"], "$defs": root["$defs"], "$ref": f"#/$defs/{ref}"}
+    return jsonschema.Draft202012Validator(schema)
+
+
+# --------------------------------------------------------------------------------------------
+# Preset files
+
+_PRESET_KEY_ALIASES = {
+    "name": "preset",
+    "type": "presettype",
+    "params": "param",
+    "parameters": "param",
+    "desc": "description",
+}
+
+
+def _preset_base(path: tuple, multi: bool) -> tuple[tuple, tuple] | None:
+    """Split a document path into (preset base, path inside the preset)."""
+    if not multi:
+        return (), path
+    if len(path) >= 2 and path[0] == "presets" and isinstance(path[1], int):
+        return path[:2], path[2:]
+    return None
+
+
+class _PresetTranslator(SchemaErrorTranslator):
+    def __init__(self, doc: YamlDocument, multi: bool, root_schema: Mapping[str, Any]):
+        super().__init__(doc, root_schema)
+        self.multi = multi
+
+    def _split(self, path: tuple) -> tuple[tuple | None, tuple]:
+        split = _preset_base(path, self.multi)
+        return (None, path) if split is None else split
+
+    def presettype_at(self, base: tuple) -> str | None:
+        item = _get(self.doc.data, base)
+        value = item.get("presettype") if isinstance(item, Mapping) else None
+        return value if isinstance(value, str) else None
+
+    def name(self, path: tuple) -> str:
+        base, rel = self._split(path)
+        if base is None:
+            return "'presets'" if path == ("presets",) else ("the file" if not path else repr(dotted(path)))
+        if not rel:
+            return "a preset" if self.multi else "the file"
+        if rel[0] == "param" and len(rel) > 1:
+            return dotted(rel[1:])
+        return repr(dotted(rel))
+
+    def skip(self, path: tuple, error: jsonschema.ValidationError) -> bool:
+        base, rel = self._split(path)
+        if base is None or len(rel) < 2 or rel[0] != "param":
+            return False
+        spec = presettype_spec(self.presettype_at(base) or "")
+        return spec is not None and generic_path(rel[1:]) in spec.fields
+
+    def translate(self, error: jsonschema.ValidationError) -> list[Problem]:
+        path = tuple(error.absolute_path)
+        base, rel = self._split(path)
+        if base is not None and rel == ("presettype",) and error.validator == "enum":
+            value = error.instance
+            message = f"unknown presettype {_short(value)}: expected {_one_of(presettypes())}"
+            if isinstance(value, str):
+                message += did_you_mean(value, presettypes())
+            return [self.doc.problem(path, message)]
+        if base is not None and rel == ("preset",) and error.validator == "type" and isinstance(error.instance, list):
+            return [self.doc.problem(path, "'preset' must be a string (a list of presets goes under 'presets:')")]
+        if base is not None and rel == ("preset",) and error.validator == "type" and isinstance(error.instance, int):
+            return [
+                self.doc.problem(
+                    path, f"'preset' must be a string, not {type_phrase(error.instance)}: quote it, '{error.instance}'"
+                )
+            ]
+        if self.multi and len(path) == 2 and path[0] == "presets" and error.validator == "type":
+            return [
+                self.doc.problem(
+                    path, f"each item of 'presets' must be a preset mapping, not {type_phrase(error.instance)}"
+                )
+            ]
+        if path == ("presets",) and error.validator == "type":
+            return [self.doc.problem(path, f"'presets' must be a list of presets, not {type_phrase(error.instance)}")]
+        return super().translate(error)
+
+    def missing(self, path: tuple, key: str) -> str:
+        base, rel = self._split(path)
+        if base is not None and not rel:
+            item = _get(self.doc.data, base)
+            name = item.get("preset") if isinstance(item, Mapping) else None
+            of = f" in preset {name!r}" if isinstance(name, str) else ""
+            return f"missing required field {key!r}{of}"
+        return f"{self.name(path)} is missing required field {key!r}"
+
+    def unknown_key(self, path: tuple, key: str, error: jsonschema.ValidationError) -> str:
+        base, rel = self._split(path)
+        if base is None:
+            return (
+                f"unknown top-level key {key!r}: a preset file holds 'presets: [...]' "
+                f"(keys starting with x- are ignored){did_you_mean(key, ['presets'])}"
+            )
+        if not rel:
+            known = list(error.schema.get("properties", {}))
+            hint = _PRESET_KEY_ALIASES.get(key.lower())
+            tail = f"; did you mean {hint!r}?" if hint else did_you_mean(key, known)
+            return f"unknown field {key!r} in preset{tail}"
+        if rel[0] == "param":
+            return self._unknown_param_field(base, rel[1:], key, error)
+        return super().unknown_key(path, key, error)
+
+    def _unknown_param_field(self, base: tuple, obj: tuple, key: str, error: jsonschema.ValidationError) -> str:
+        presettype = self.presettype_at(base) or "?"
+        spec = presettype_spec(presettype)
+        full = dotted((*obj, key))
+        message = f"unknown field {full!r} for {presettype}"
+        if spec is None:
+            return message
+        plain = ".".join(str(p) for p in (*generic_path(obj), key) if p != ITEMS)
+        if plain in spec.known_extras:
+            return (
+                f"{message}: {spec.known_extras[plain]}; to send it anyway, allow it in presetsync.yaml "
+                f"with 'extra_fields: {{{presettype}: [{plain}]}}'"
+            )
+        siblings = list(error.schema.get("properties", {}))
+        best = suggest(key, siblings)
+        if best:
+            return f"{message}; did you mean {best!r}?"
+        elsewhere = [f.name for f in spec.fields.values() if f.path[-1].lower() == key.lower()]
+        elsewhere += [dotted(p) for p in spec.objects if p and p[-1].lower() == key.lower()]
+        if elsewhere:
+            return f"{message}; did you mean {elsewhere[0]!r}?"
+        others = [t for t in presettypes() if t != presettype and any(f.path[-1] == key for f in _fields(t))]
+        if others:
+            return f"{message}: it is a field of {_one_of(others)}"
+        return message
+
+
+def _fields(presettype: str) -> Iterable[FieldSpec]:
+    spec = presettype_spec(presettype)
+    return spec.fields.values() if spec is not None else ()
+
+
+def _values_at(data: Any, path: tuple[str, ...], prefix: tuple = ()) -> Iterable[tuple[tuple, Any]]:
+    """(concrete path, value) for every value at a catalog path (``*`` walks list items)."""
+    if not path:
+        yield prefix, data
+        return
+    head, rest = path[0], path[1:]
+    if head == ITEMS:
+        if isinstance(data, list):
+            for index, item in enumerate(data):
+                yield from _values_at(item, rest, (*prefix, index))
+    elif isinstance(data, Mapping) and head in data:
+        yield from _values_at(data[head], rest, (*prefix, head))
+
+
+def _shown(value: Any, parsed: Any) -> str:
+    if isinstance(value, str) and str(parsed) != value:
+        return f"{value} (= {parsed})"
+    return str(value)
+
+
+_KIND_WORDS = {"bitrate": "a bitrate such as 128k or 128000", "integer": "an integer", "number": "a number"}
+
+
+def _range_message(name: str, shown: str, lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{name} {shown} is out of range: allowed are {lo} to {hi}"
+    if lo is not None:
+        return f"{name} {shown} is out of range: the minimum is {lo}"
+    return f"{name} {shown} is out of range: the maximum is {hi}"
+
+
+def check_field(spec: FieldSpec, name: str, value: Any) -> str | None:
+    """What is wrong with one catalog field's value as written in a file, or ``None``.
+
+    Strings of numeric fields must match the schema's ``pattern``; the value is then read as
+    the service reads it (bitrate units, numeric strings) and checked against ``enum`` and
+    ``minimum``/``maximum`` from the schema.
+    """
+    if value is None:
+        return f"{name} has no value"
+    if spec.kind == "string":
+        if not isinstance(value, str):
+            return f"{name} must be a string, not {type_phrase(value)}"
+        if value == "":
+            return f"{name} must not be empty"
+        if spec.enum is not None and value not in spec.enum:
+            return f"{name} {value!r} is not one of {_one_of(spec.enum)}{did_you_mean(value, spec.enum)}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return f"{name} must be {_KIND_WORDS[spec.kind]}, not {type_phrase(value)}"
+    if isinstance(value, str):
+        if spec.wire != "string":
+            hint = " (write it without quotes)" if parse_number(value) is not None else ""
+            return f"{name} must be {_KIND_WORDS[spec.kind]}, not {type_phrase(value)}{hint}"
+        if value in spec.keywords:
+            return None
+        if spec.pattern and not re.search(spec.pattern, value):
+            if spec.kind == "bitrate":
+                return (
+                    f"{name}: cannot read bitrate {value!r}: write a whole number of bit/s, optionally with a "
+                    "k, kb, m or mb suffix (128k, 1.25M, 500000)"
+                )
+            kind = "a whole number" if spec.kind == "integer" else "a number"
+            words = "".join(f" or '{k}'" for k in spec.keywords)
+            return f"{name} must be {kind}{words}, not {value!r}"
+    if spec.kind == "bitrate":
+        parsed = parse_bitrate(value)
+        if parsed is None:
+            return f"{name} {value!r} is not a whole number of bit/s"
+    else:
+        parsed = parse_number(value, integer=spec.kind == "integer")
+        if parsed is None:
+            kind = "a whole number" if spec.kind == "integer" else "a finite number"
+            return f"{name} must be {kind}, not {_short(value)}"
+    if spec.enum is not None and parsed not in spec.enum:
+        return f"{name} must be {_one_of(spec.enum)}, not {_short(value)}"
+    lo, hi = spec.minimum, spec.maximum
+    if (lo is not None and parsed < lo) or (hi is not None and parsed > hi):
+        return _range_message(name, _shown(value, parsed), lo, hi)
+    return None
+
+
+_REMOVE = object()
+
+
+def strip_extra_fields(param: Any, presettype: str, extra_fields: Iterable[str]) -> Any:
+    """A copy of *param* without the fields the configuration allows beyond the catalog.
+
+    Catalog fields are never stripped; a non-catalog container emptied by the stripping goes too.
+    """
+    spec = presettype_spec(presettype)
+    if spec is None or not isinstance(param, Mapping):
+        return param
+    catalog_paths = {tuple(p for p in path if p != ITEMS) for path in (*spec.fields, *spec.objects)}
+
+    def strip(node: Any, parts: tuple[str, ...], path: tuple) -> Any:
+        if isinstance(node, list):
+            return [strip(item, parts, (*path, ITEMS)) for item in node]
+        if not isinstance(node, Mapping) or parts[0] not in node:
+            return node
+        key = parts[0]
+        here = (*path, key)
+        child = _REMOVE if len(parts) == 1 else strip(node[key], parts[1:], here)
+        new = dict(node)
+        plain = tuple(p for p in here if p != ITEMS)
+        if child is _REMOVE or (child in ({}, []) and plain not in catalog_paths and node[key] not in ({}, [])):
+            del new[key]
+        else:
+            new[key] = child
+        return new
+
+    for entry in extra_fields:
+        parts = tuple(p for p in str(entry).replace("[]", "").split(".") if p)
+        if parts and parts not in catalog_paths:
+            param = strip(param, parts, ())
+    return param
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_presets` found. ``presets`` is meaningful only when ``problems`` is empty."""
+
+    presets: list[DesiredPreset] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_document(
+    doc: YamlDocument, extra_fields: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[DesiredPreset], list[Problem]]:
+    """Validate one loaded preset file; returns its presets and its problems (not the loader's)."""
+    extra_fields = extra_fields or {}
+    data = doc.data
+    if data is None and (doc.empty or doc.is_bad(()) or doc.problems):
+        return [], []
+    if not isinstance(data, Mapping):
+        hint = ": put the list under 'presets:'" if isinstance(data, list) else ""
+        return [], [
+            doc.problem(
+                (),
+                f"a preset file holds a mapping ('presets: [...]' or a single preset), not {type_phrase(data)}{hint}",
+            )
+        ]
+    multi = "presets" in data
+    if multi:
+        items = data["presets"] if isinstance(data["presets"], list) else []
+        bases = [("presets", index) for index in range(len(items))]
+    else:
+        items, bases = [data], [()]
+
+    stripped_items = []
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("presettype"), str) and "param" in item:
+            extras = extra_fields.get(item["presettype"], ())
+            if extras:
+                item = {**item, "param": strip_extra_fields(item["param"], item["presettype"], extras)}
+        stripped_items.append(item)
+    if not multi:
+        instance = stripped_items[0]
+    elif isinstance(data["presets"], list):
+        instance = {**data, "presets": stripped_items}
+    else:
+        instance = data
+
+    validator = schema_validator("presetsFile" if multi else "preset")
+    problems = _PresetTranslator(doc, multi, validator.schema).problems(validator.iter_errors(instance))
+
+    presets = []
+    for base, item in zip(bases, items):
+        if not isinstance(item, Mapping):
+            continue
+        presettype, param = item.get("presettype"), item.get("param")
+        spec = presettype_spec(presettype) if isinstance(presettype, str) else None
+        if spec is not None and isinstance(param, Mapping):
+            for path, fspec in spec.fields.items():
+                for concrete, value in _values_at(param, path):
+                    where = (*base, "param", *concrete)
+                    if doc.is_bad(where):
+                        continue
+                    message = check_field(fspec, dotted(concrete), value)
+                    if message:
+                        problems.append(doc.problem(where, message))
+        name, description = item.get("preset"), item.get("description")
+        if isinstance(name, str) and isinstance(presettype, str) and isinstance(param, Mapping):
+            line, _ = doc.positions.find(base)
+            presets.append(
+                DesiredPreset(
+                    name=name,
+                    presettype=presettype,
+                    description=description if isinstance(description, str) else None,
+                    param=dict(param),
+                    file=doc.file,
+                    line=line,
+                    positions=doc.positions,
+                    base=base,
+                )
+            )
+    return presets, problems
+
+
+def _duplicate_names(presets: Sequence[DesiredPreset]) -> list[Problem]:
+    by_name: dict[str, list[DesiredPreset]] = {}
+    for preset in presets:
+        by_name.setdefault(preset.name, []).append(preset)
+    problems = []
+    for name, group in by_name.items():
+        if len(group) < 2:
+            continue
+        places = [(p, p.positions.find((*p.base, "preset")) if p.positions else (p.line, 1)) for p in group]
+        for preset, (line, col) in places:
+            others = [f"{o.file}:{ol}" for o, (ol, _) in places if o is not preset]
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            problems.append(
+                Problem(preset.file, line, col, f"preset {name!r} is defined more than once: also at {shown}")
+            )
+    return problems
+
+
+def load_presets(paths: Iterable[Path | str] | None = None, config: Config | None = None) -> LoadResult:
+    """Load and validate every preset file under *paths* (default: the configuration's
+    ``presets``, else ``./presets``). Collects every problem of every file; sends nothing."""
+    paths = list(paths or ())
+    if not paths:
+        paths = list(config.presets) if config is not None else [Path("presets")]
+    extra_fields = dict(config.extra_fields) if config is not None else {}
+    files, problems = discover(paths, suffixes=PRESET_SUFFIXES)
+    result = LoadResult(files=files)
+    for file in files:
+        doc = load_yaml(file)
+        problems.extend(doc.problems)
+        presets, found = check_document(doc, extra_fields)
+        problems.extend(found)
+        result.presets.extend(presets)
+    problems.extend(_duplicate_names(result.presets))
+    result.problems = sorted(set(problems))
+    return result
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def validate_paths(
+    paths: Iterable[Path | str] | None = None,
+    config: Config | None = None,
+    *,
+    out: TextIO | None = None,
+) -> int:
+    """What ``presetsync validate`` does: print every problem (one per line, sorted by file and
+    line) and a one-line summary; return the exit code (0 ok, 1 problems)."""
+    out = out or sys.stdout
+    result = load_presets(paths, config)
+    for problem in result.problems:
+        print(problem, file=out)
+    if result.problems:
+        files = len({p.file for p in result.problems})
+        print(f"{_plural(len(result.problems), 'problem')} in {_plural(files, 'file')}", file=out)
+        return 1
+    print(f"{_plural(len(result.files), 'file')}, {_plural(len(result.presets), 'preset')}: ok", file=out)
+    return 0

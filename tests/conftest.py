@@ -30,9 +30,10 @@ Fixtures (all function-scoped, all cleaned up after the test):
     Two accounts with obviously fake keys, as a dict and as an accounts YAML file.
 
 ``raw_call``
-    ``raw_call(service, action, query="", body=b"", method=None, credentials=None)`` sends
-    one request signed exactly as the client signs it, but with any query or body (also
-    ones the client would refuse to send); returns the ``requests.Response``.
+    ``raw_call(service, action, query="", body=b"", method=None, credentials=None,
+    headers=None, path="/")`` sends one request signed exactly as the client signs it, but
+    with any query, body, path or (with *headers*, replacing the client's list) headers, also
+    ones the client would refuse to send; returns the ``requests.Response``.
 
 ``serve_process`` (and the session-scoped ``launch_serve``)
     ``serve_process(*args, cwd=None)`` runs ``presetsync serve ARGS`` in a subprocess through
@@ -167,17 +168,20 @@ def raw_call():
         body: bytes = b"",
         method: str | None = None,
         credentials: Credentials | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        path: str = "/",
     ) -> requests.Response:
         creds = credentials or service.credentials
-        method = method or OPERATIONS[action].method
-        url = service.url + (f"?{query}" if query else "")
-        headers = [
-            ("X-Amz-Target", f"offline.{action}"),
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json"),
-            ("X-Action", action),
-            ("X-Version", API_VERSION),
-        ]
+        method = method or (OPERATIONS[action].method if action in OPERATIONS else "GET")
+        url = service.url.rstrip("/") + path + (f"?{query}" if query else "")
+        if headers is None:
+            headers = [
+                ("X-Amz-Target", f"offline.{action}"),
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+                ("X-Action", action),
+                ("X-Version", API_VERSION),
+            ]
         signed = sigv4.sign(
             method,
             url,

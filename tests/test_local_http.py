@@ -3,65 +3,43 @@
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 from urllib.parse import urlsplit
 
 import pytest
 
-from presetsync.api import sigv4
-
-
-def signed_headers(service, method, url, headers, body=b""):
-    creds = service.credentials
-    return sigv4.sign(
-        method,
-        url,
-        headers,
-        body,
-        access_key_id=creds.access_key_id,
-        secret_access_key=creds.secret_access_key,
-        region="cn-beijing-6",
-        now=service.clock(),
-    ).headers
-
-
-def request(service, method="GET", target="/", headers=(), body=b""):
-    """Sign and send one request with exactly these headers; return (status, JSON body)."""
-    url = service.url.rstrip("/") + target
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        conn.request(
-            method, target, body=body or None, headers=dict(signed_headers(service, method, url, headers, body))
-        )
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
-
-
 BASE = [("Content-Type", "application/json"), ("X-Action", "GetPresetList"), ("X-Version", "2016-09-19")]
 
 
-def test_the_php_sdks_action_and_version_in_the_query_are_accepted(local_service):
-    status, body = request(local_service, target="/?Action=GetPresetList&Version=2016-09-19&withDetail=0", headers=BASE)
+@pytest.fixture
+def signed_get(local_service, raw_call):
+    """Send a signed GetPresetList-ish request with exactly *headers*; (status, JSON body)."""
+
+    def send(query="", headers=BASE, path="/"):
+        answer = raw_call(local_service, "", query=query, headers=list(headers), path=path)
+        return answer.status_code, answer.json()
+
+    return send
+
+
+def test_the_php_sdks_action_and_version_in_the_query_are_accepted(signed_get):
+    status, body = signed_get("Action=GetPresetList&Version=2016-09-19&withDetail=0")
 
     assert (status, body) == (200, {"presetList": [], "errNum": 0, "errMsg": "success"})
 
 
-def test_version_from_the_query_when_there_is_no_header(local_service):
+def test_version_from_the_query_when_there_is_no_header(signed_get):
     headers = [h for h in BASE if h[0] != "X-Version"]
 
-    good = request(local_service, target="/?Version=2016-09-19", headers=headers)
-    bad = request(local_service, target="/?Version=2017-01-01", headers=headers)
+    good = signed_get("Version=2016-09-19", headers)
+    bad = signed_get("Version=2017-01-01", headers)
 
     assert good[0] == 200
     assert bad[0] == 400 and bad[1]["errNum"] == 4001 and "2017-01-01" in bad[1]["errMsg"]
 
 
-def test_disagreeing_actions_are_refused(local_service):
-    status, body = request(local_service, target="/?Action=DelPreset&preset=x", headers=BASE)
+def test_disagreeing_actions_are_refused(signed_get):
+    status, body = signed_get("Action=DelPreset&preset=x")
 
     assert (status, body["errNum"], body["Error"]["Code"]) == (400, 4002, "InvalidAction")
 
@@ -75,30 +53,28 @@ def test_disagreeing_actions_are_refused(local_service):
         ([("X-Action", "ListBuckets"), ("X-Version", "2016-09-19")], 400, 4000, "ListBuckets"),
     ],
 )
-def test_action_and_version_checks(local_service, headers, status, err_num, words):
-    answer = request(local_service, headers=headers)
+def test_action_and_version_checks(signed_get, headers, status, err_num, words):
+    answer = signed_get(headers=headers)
 
     assert (answer[0], answer[1]["errNum"]) == (status, err_num)
     assert words in answer[1]["errMsg"]
 
 
-def test_only_the_root_path_exists(local_service):
-    status, body = request(local_service, target="/other/", headers=BASE)
+def test_only_the_root_path_exists(signed_get):
+    status, body = signed_get(path="/other/")
 
     assert (status, body["errNum"], body["Error"]["Code"]) == (404, 4040, "NotFound")
 
 
-def test_connections_are_kept_alive_and_answers_carry_request_ids(local_service):
-    parts = urlsplit(local_service.url)
+def test_connections_are_kept_alive_and_answers_carry_request_ids(local_service, client):
+    url = local_service.url + "?withDetail=0"
+    parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     ids, socks = [], []
     try:
         for _ in range(3):
-            conn.request(
-                "GET",
-                "/?withDetail=0",
-                headers=dict(signed_headers(local_service, "GET", local_service.url + "?withDetail=0", BASE)),
-            )
+            call = client.prepare("GetPresetList", {"withDetail": 0})
+            conn.request("GET", "/?withDetail=0", headers=dict(call.headers))
             response = conn.getresponse()
             assert response.status == 200
             assert response.getheader("Content-Type") == "application/json"

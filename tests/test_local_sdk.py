@@ -145,10 +145,18 @@ PRESET_REQUEST = {
     "param": {
         "f": "flv",
         "AUDIO": {"ab": "64k", "ar": "44100", "acodec": "aac", "an": 0},
-        "VIDEO": {"vr": 13, "vb": "780000", "vcodec": "h264", "width": 500, "height": 600, "as": 0, "rotate": "0"},
+        "VIDEO": {
+            "vr": 13,
+            "vb": "780000",
+            "vcodec": "h264",
+            "width": 500,
+            "height": 600,
+            "as": 0,
+            "rotate": "0",
+            "vn": 0,
+        },
     },
 }
-PRESET_REQUEST["param"]["VIDEO"]["vn"] = 0
 TASK_REQUEST = {
     "dstDir": "",
     "dstObjectKey": "m3u8/test/1.mp4",

@@ -18,19 +18,28 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .api.client import OfflineClient
-from .api.endpoints import DEFAULT_REGION
 from .api.operations import OPERATIONS
+from .config import Config, load_config
+from .connect import open_client
 from .errors import InputError, PresetsyncError
+from .local import command as serve_command
 
 EXIT_OK, EXIT_INVALID, EXIT_CHANGES, EXIT_REFUSED, EXIT_SERVICE = 0, 1, 2, 3, 4
 
 
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--config", type=Path, default=None, help="presetsync.yaml to use (default: the one in this directory)"
+    )
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("service")
-    group.add_argument("--region", default=None, help=f"signing region (default {DEFAULT_REGION})")
+    group.add_argument("--region", default=None, help="signing region (default: config, else cn-beijing-6)")
     group.add_argument(
-        "--endpoint", default=None, help="service URL (default: as the official SDK resolves it), or 'local'"
+        "--endpoint",
+        default=None,
+        help="service URL, or 'local' for the embedded local service (default: config, else the official endpoint)",
     )
     group.add_argument("--use-ssl", action="store_true", help="https where the region's endpoint offers it")
 
@@ -56,7 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("args", nargs="*", metavar="NAME=VALUE")
     call.add_argument("--body", help="JSON body for POST operations, or @FILE")
     _add_connection_options(call)
+    _add_config_option(call)
     call.set_defaults(func=run_call)
+
+    validate = sub.add_parser(
+        "validate",
+        help="check preset files offline",
+        description="Check preset files against the schema; print every problem as file:line:col: message. "
+        "Nothing is sent to the service.",
+    )
+    validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: config)")
+    _add_config_option(validate)
+    validate.set_defaults(func=run_validate)
+
+    plan = sub.add_parser(
+        "plan",
+        help="show what apply would change",
+        description="Compare the preset files with the live presets and show a field-level plan.",
+    )
+    plan.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: config)")
+    plan.add_argument("--target", action="append", default=[], metavar="NAME", help="only this preset (glob; repeat)")
+    plan.add_argument("--prune", action="store_true", default=None, help="delete managed presets not in the files")
+    plan.add_argument("-o", "--out", type=Path, help="save the plan to FILE for a later 'apply FILE'")
+    plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    plan.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when there are none"
+    )
+    _add_config_option(plan)
+    _add_connection_options(plan)
+    plan.set_defaults(func=run_plan)
+
+    serve_command.register(sub)
     return parser
 
 
@@ -93,16 +132,68 @@ def _parse_call_args(operation: str, pairs: Sequence[str], body: str | None) -> 
     return args
 
 
-def make_client(args: argparse.Namespace) -> OfflineClient:
-    return OfflineClient(args.region or DEFAULT_REGION, endpoint=args.endpoint, use_ssl=args.use_ssl)
+def client_for(args: argparse.Namespace, config: Config):
+    """The client a command talks through: flags override presetsync.yaml."""
+    return open_client(
+        args.endpoint or config.endpoint,
+        args.region or config.region,
+        state_dir=config.base_dir / ".presetsync",
+        use_ssl=args.use_ssl,
+    )
 
 
 def run_call(args: argparse.Namespace) -> int:
     call_args = _parse_call_args(args.operation, args.args, args.body)
-    with make_client(args) as client:
+    config = load_config(args.config)
+    with client_for(args, config) as client:
         result = client.call(args.operation, call_args)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return EXIT_OK
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from .presets.validate import validate_paths
+
+    config = load_config(args.config)
+    return validate_paths(args.paths or None, config)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from .presets.live import fetch_live
+    from .presets.plan import build_plan
+    from .presets.render import RENDERERS, use_colour
+    from .presets.saved import save_plan
+    from .presets.validate import load_presets
+
+    config = load_config(args.config)
+    loaded = load_presets(args.paths or None, config)
+    if loaded.problems:
+        for problem in loaded.problems:
+            print(problem, file=sys.stderr)
+        print(f"presetsync: {len(loaded.problems)} problem(s) in the preset files; nothing was sent", file=sys.stderr)
+        return EXIT_INVALID
+    with client_for(args, config) as client:
+        live = fetch_live(client)
+        endpoint = client.endpoint if (args.endpoint or config.endpoint) != "local" else "local"
+        region = client.region
+    plan = build_plan(
+        loaded.presets,
+        live,
+        targets=args.target,
+        prune=config.prune if args.prune is None else args.prune,
+        manage=config.manage,
+        extra_fields=config.extra_fields,
+    )
+    if args.format == "text":
+        sys.stdout.write(RENDERERS["text"](plan, colour=use_colour(sys.stdout)))
+    else:
+        sys.stdout.write(RENDERERS[args.format](plan))
+    if args.out:
+        save_plan(plan, args.out, endpoint=endpoint, region=region)
+        print(
+            f"Saved the plan to {args.out}: run 'presetsync apply {args.out}' to apply exactly this.", file=sys.stderr
+        )
+    return EXIT_CHANGES if args.detailed_exitcode and plan.has_changes else EXIT_OK
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -1,0 +1,56 @@
+"""Reading the live presets: one GetPresetList(withDetail=1) call.
+
+GetPresetDetail is called per preset only for list items that come without ``param``
+(a service that ignores withDetail), so a plan costs one call, two at most with a lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.client import OfflineClient
+
+
+@dataclass(frozen=True)
+class LivePreset:
+    name: str
+    presettype: str
+    description: str
+    param: Any
+
+    def body(self) -> dict:
+        return {
+            "preset": self.name,
+            "presettype": self.presettype,
+            "description": self.description,
+            "param": self.param,
+        }
+
+
+def _type_of(item: dict) -> str:
+    # The usage document spells it presetType; the Java SDK parses presettype.
+    return str(item.get("presetType", item.get("presettype", "")))
+
+
+def fetch_live(client: OfflineClient) -> dict[str, LivePreset]:
+    """Every live preset of the account, by name."""
+    answer = client.get_preset_list(withDetail=1, presettype="", presets="")
+    live = {}
+    for item in answer.get("presetList") or []:
+        name = str(item.get("preset", ""))
+        if "param" not in item:
+            detail = client.get_preset_detail(preset=name).get("presetdetail") or {}
+            item = {**item, **detail}
+        live[name] = LivePreset(name, _type_of(item), str(item.get("description") or ""), item.get("param"))
+    return live
+
+
+def fingerprint(normalized: dict | None) -> str | None:
+    """A short stable hash of a normalised preset; None for a preset that does not exist."""
+    if normalized is None:
+        return None
+    text = json.dumps(normalized, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -246,10 +246,12 @@ class Operations:
         if is_top not in (0, 1):
             raise invalid(f"isTop must be 0 or 1, got {is_top}")
 
-        now = self._now()
-        created = self._local(now)
-        taskid = uuid.uuid4().hex + created.strftime("%Y%m%d")
         with self.store.transaction(write=True) as tx:
+            # The time is read inside the write transaction, so that creation order (the
+            # listing order) and createTime agree even for concurrent requests.
+            now = self._now()
+            created = self._local(now)
+            taskid = uuid.uuid4().hex + created.strftime("%Y%m%d")
             rows = [tx.get_preset(account, part) for part in parts]
             missing = [part for part, row in zip(parts, rows) if row is None]
             first = rows[0]

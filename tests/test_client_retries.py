@@ -41,9 +41,11 @@ def test_safe_operation_is_retried_until_it_succeeds(failure):
     steps = [failure, failure, Reply(200, {"taskInfo": {"taskid": TASK}, "errNum": 0, "errMsg": "success"})]
     sleeps = []
     with ScriptedServer(steps) as server:
-        result = make_client(server.url, sleeps).get_task_by_task_id(taskid=TASK)
+        client = make_client(server.url, sleeps)
+        result = client.get_task_by_task_id(taskid=TASK)
     assert result["taskInfo"]["taskid"] == TASK
     assert len(server.requests) == 3
+    assert client.calls == {"GetTaskByTaskID": 3}
     assert len(sleeps) == 2
     # Each attempt is signed afresh: the requests are equal up to the signature and date.
     assert all(r.path == f"/?taskid={TASK}" for r in server.requests)

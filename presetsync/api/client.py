@@ -12,7 +12,9 @@ import json
 import logging
 import platform
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -157,6 +159,8 @@ class OfflineClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._user_agent = user_agent or _user_agent()
+        self.calls: Counter[str] = Counter()  # requests sent, per operation (retries included)
+        self._calls_lock = threading.Lock()
         self._session = requests.Session()
         self._session.headers.clear()  # send exactly our headers, as the SDK does
         self._session.trust_env = False  # no .netrc auth; proxies are taken from the environment below
@@ -248,6 +252,8 @@ class OfflineClient:
         self._sleep(wait)
 
     def _send(self, call: PreparedCall, attempt: int) -> requests.Response:
+        with self._calls_lock:
+            self.calls[call.operation] += 1
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s attempt %d: %s %s headers=%s body=%s",

@@ -235,6 +235,7 @@ def verify(
     now: datetime,
     max_skew_seconds: int = 15 * 60,
     service: str = SERVICE,
+    required_signed: Sequence[str] = REQUIRED_SIGNED,
 ) -> Authorization:
     """Check a received request's SigV4 signature; return the parsed Authorization.
 
@@ -250,7 +251,7 @@ def verify(
         raise SignatureError("InvalidAccessKeyId", f"unknown access key id {auth.access_key_id!r}")
     if auth.service != service:
         raise SignatureError("IncompleteSignature", f"credential scope service must be {service!r}")
-    for name in REQUIRED_SIGNED:
+    for name in required_signed:
         if name not in auth.signed_headers:
             raise SignatureError("IncompleteSignature", f"header {name!r} must be signed")
     for name in auth.signed_headers:

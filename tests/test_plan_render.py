@@ -85,3 +85,20 @@ def test_an_empty_plan_says_so(client):
     plan = build_plan([], fetch_live(client))
     assert render_text(plan) == "No changes. The live presets match the files.\n"
     assert json.loads(render_json(plan))["changes"] == []
+
+
+class _Terminal:
+    def isatty(self):
+        return True
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
+    from presetsync.presets.render import use_colour
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_colour(_Terminal()) is True
+    assert use_colour(object()) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_colour(_Terminal()) is False
+    monkeypatch.setenv("NO_COLOR", "")
+    assert use_colour(_Terminal()) is True, "an empty NO_COLOR does not count (no-color.org)"

@@ -23,6 +23,7 @@ from .config import Config, load_config
 from .connect import open_client
 from .errors import InputError, PresetsyncError
 from .local import command as serve_command
+from .tasks import command as tasks_command
 
 EXIT_OK, EXIT_INVALID, EXIT_CHANGES, EXIT_REFUSED, EXIT_SERVICE = 0, 1, 2, 3, 4
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=run_plan)
 
     serve_command.register(sub)
+    tasks_command.register(sub)
     return parser
 
 

@@ -21,7 +21,7 @@ from . import __version__
 from .api.operations import OPERATIONS
 from .config import Config, load_config
 from .connect import open_client
-from .errors import InputError, PresetsyncError
+from .errors import InputError, PresetsyncError, StalePlanError
 from .local import command as serve_command
 from .tasks import command as tasks_command
 
@@ -95,6 +95,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_option(plan)
     _add_connection_options(plan)
     plan.set_defaults(func=run_plan)
+
+    apply = sub.add_parser(
+        "apply",
+        help="make the live presets match the files, or run a saved plan",
+        description="Apply the plan of PATHS (preset files or directories; default: config), or exactly the "
+        "changes of a saved plan file written by 'plan -o'. Shows the plan and asks for confirmation on a "
+        "terminal unless --auto-approve.",
+    )
+    apply.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="preset files or directories, or a PLANFILE")
+    apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("--prune", action="store_true", default=None, help="delete managed presets not in the files")
+    apply.add_argument("--force", action="store_true", help="go over the safety thresholds (never over protect:)")
+    apply.add_argument(
+        "--parallelism", type=int, default=None, metavar="N", help="changes in flight (default: config, 4)"
+    )
+    apply.add_argument("--target", action="append", default=[], metavar="NAME", help="only this preset (glob; repeat)")
+    apply.add_argument("--fail-fast", action="store_true", help="start no new change after one fails")
+    _add_config_option(apply)
+    _add_connection_options(apply)
+    apply.set_defaults(func=run_apply)
+
+    export = sub.add_parser(
+        "export",
+        help="write live presets as preset YAML",
+        description="Write live presets as preset files (normalised, stable key order, with the schema line), "
+        "so that onboarding an existing account is export, commit, and an empty plan.",
+    )
+    export.add_argument("names", nargs="*", metavar="NAME", help="presets to export (globs; default: all)")
+    export.add_argument("--type", dest="presettype", metavar="T", help="only presets of this presettype")
+    export.add_argument("-o", "--out", type=Path, help="a .yaml FILE, or a DIR (default: standard output)")
+    export.add_argument("--split", action="store_true", help="one file per preset in DIR")
+    _add_config_option(export)
+    _add_connection_options(export)
+    export.set_defaults(func=run_export)
 
     serve_command.register(sub)
     tasks_command.register(sub)
@@ -184,6 +218,7 @@ def run_plan(args: argparse.Namespace) -> int:
         targets=args.target,
         prune=config.prune if args.prune is None else args.prune,
         manage=config.manage,
+        protect=config.protect,
         extra_fields=config.extra_fields,
     )
     if args.format == "text":
@@ -196,6 +231,137 @@ def run_plan(args: argparse.Namespace) -> int:
             f"Saved the plan to {args.out}: run 'presetsync apply {args.out}' to apply exactly this.", file=sys.stderr
         )
     return EXIT_CHANGES if args.detailed_exitcode and plan.has_changes else EXIT_OK
+
+
+def _confirm(prompt: str) -> bool:
+    print(prompt, end="", flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    from .presets.apply import Applier, AuditLog, format_outcome, steps_for
+    from .presets.live import fetch_live, fingerprint
+    from .presets.normalize import normalize_preset
+    from .presets.plan import build_plan, matches
+    from .presets.render import render_text, use_colour
+    from .presets.safety import check_safety
+    from .presets.saved import is_saved_plan, load_saved_plan
+    from .presets.validate import load_presets
+
+    if not args.auto_approve and not sys.stdin.isatty():
+        raise InputError("apply needs confirmation on a terminal; in CI pass --auto-approve")
+    if args.parallelism is not None and args.parallelism < 1:
+        raise InputError("--parallelism must be at least 1")
+    config = load_config(args.config)
+    saved = None
+    if len(args.paths) == 1 and is_saved_plan(args.paths[0]):
+        saved = load_saved_plan(args.paths[0])
+        if args.target or args.prune:
+            raise InputError("a saved plan is applied as it is: --target and --prune belong to 'plan'")
+    else:
+        loaded = load_presets(args.paths or None, config)
+        if loaded.problems:
+            for problem in loaded.problems:
+                print(problem, file=sys.stderr)
+            print(
+                f"presetsync: {len(loaded.problems)} problem(s) in the preset files; nothing was sent", file=sys.stderr
+            )
+            return EXIT_INVALID
+
+    with client_for(args, config) as client:
+        endpoint = "local" if (args.endpoint or config.endpoint) == "local" else client.endpoint
+        live = fetch_live(client)
+
+        def live_fingerprint(name: str) -> str | None:
+            p = live.get(name)
+            if p is None:
+                return None
+            return fingerprint(normalize_preset(p.name, p.presettype, p.description, p.param, config.extra_fields))
+
+        if saved is not None:
+            if (saved.endpoint, saved.region) != (endpoint, client.region):
+                raise InputError(
+                    f"the saved plan was made for {saved.endpoint} ({saved.region}), "
+                    f"not {endpoint} ({client.region}); plan again"
+                )
+            stale = [c.name for c in saved.changes if live_fingerprint(c.name) != c.fingerprint]
+            if stale:
+                raise StalePlanError(
+                    f"refused: the saved plan is stale: {', '.join(stale)} changed since it was made; "
+                    "nothing was applied, plan again"
+                )
+            changes = saved.changes
+            desired_names = {c.name for c in changes}
+            for c in changes:
+                print(f"  {c.action} {c.name} ({c.presettype})")
+        else:
+            plan = build_plan(
+                loaded.presets,
+                live,
+                targets=args.target,
+                prune=config.prune if args.prune is None else args.prune,
+                manage=config.manage,
+                protect=config.protect,
+                extra_fields=config.extra_fields,
+            )
+            changes = plan.changes
+            desired_names = {p.name for p in loaded.presets}
+            sys.stdout.write(render_text(plan, colour=use_colour(sys.stdout)))
+        if not changes:
+            if saved is not None:
+                print("The saved plan has no changes.")
+            return EXIT_OK
+        managed = sum(1 for name in live if name in desired_names or matches(name, config.manage))
+        check_safety(changes, managed=managed, safety=config.safety, protect=config.protect, force=args.force)
+        if not args.auto_approve and not _confirm("Apply these changes? Only 'yes' is accepted [y/N]: "):
+            print("Apply cancelled; nothing was changed.")
+            return EXIT_OK
+        applier = Applier(
+            client,
+            parallelism=args.parallelism or config.parallelism,
+            fail_fast=args.fail_fast,
+            extra_fields=config.extra_fields,
+            audit=AuditLog(config.base_dir / ".presetsync" / "apply-log.jsonl"),
+            report=lambda outcome: print(format_outcome(outcome), flush=True),
+        )
+        result = applier.run(steps_for(changes))
+    print(result.summary())
+    if result.count("failed"):
+        return EXIT_SERVICE
+    if result.count("conflict"):
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .presets.export import select, write_export
+    from .presets.live import fetch_live
+
+    config = load_config(args.config)
+    if args.split and args.out is None:
+        raise InputError("--split needs -o DIR")
+    if args.split and args.out.suffix in (".yaml", ".yml"):
+        raise InputError("--split writes one file per preset: give -o a directory, not a .yaml file")
+    with client_for(args, config) as client:
+        live = fetch_live(client)
+    chosen = select(live, args.names, args.presettype)
+    missing = [n for n in args.names if not any(ch in n for ch in "*?[") and n not in live]
+    if missing:
+        raise InputError(f"no live preset named {', '.join(missing)}")
+    written, problems = write_export(
+        chosen, args.out, split=args.split, base_dir=config.base_dir, extra_fields=config.extra_fields
+    )
+    if "-" in written:
+        sys.stdout.write(written["-"])
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    where = "standard output" if args.out is None else f"{len(written)} file(s) under {args.out}"
+    print(f"Exported {len(chosen)} preset(s) to {where}.", file=sys.stderr)
+    return EXIT_OK
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -33,6 +33,14 @@ class RefusedError(PresetsyncError):
     exit_code = 3
 
 
+class UnsafePlanError(RefusedError):
+    """The plan goes over a safety threshold or touches a protected preset."""
+
+
+class StalePlanError(RefusedError):
+    """A saved plan's live presets changed after it was made."""
+
+
 class ServiceError(PresetsyncError):
     """The service could not be reached or answered with an error."""
 

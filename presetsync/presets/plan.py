@@ -116,12 +116,13 @@ def build_plan(
     targets: Sequence[str] = (),
     prune: bool = False,
     manage: Sequence[str] = (),
+    protect: Sequence[str] = (),
     extra_fields: Any = None,
 ) -> Plan:
     """Compare desired presets (DesiredPreset) with the live ones.
 
     *targets* (names or globs) limit the plan to those presets. Deletes need *prune* and a
-    name matched by *manage*; nothing else is ever deleted.
+    name matched by *manage* and not by *protect*; nothing else is ever deleted.
     """
 
     def wanted(name: str) -> bool:
@@ -167,7 +168,7 @@ def build_plan(
             )
     if prune:
         for name in sorted(set(live) - desired_names):
-            if wanted(name) and matches(name, manage):
+            if wanted(name) and matches(name, manage) and not matches(name, protect):
                 current = live[name]
                 before = norm(current.name, current.presettype, current.description, current.param)
                 deletes.append(Change(DELETE, name, current.presettype, before, None))

@@ -295,7 +295,7 @@ def run_apply(args: argparse.Namespace) -> int:
                     "nothing was applied, plan again"
                 )
             changes = saved.changes
-            desired_names = {c.name for c in changes}
+            desired_names = set(saved.plan.get("unchanged", [])) | {c.name for c in changes if c.action != "delete"}
             for c in changes:
                 print(f"  {c.action} {c.name} ({c.presettype})")
         else:

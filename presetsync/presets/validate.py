@@ -635,21 +635,72 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _split_manifests(
+    paths: Iterable[Path | str] | None, config: Config | None
+) -> tuple[LoadResult, list[tuple[Path, YamlDocument]]]:
+    """Like :func:`load_presets`, but task manifests (see :mod:`presetsync.tasks.manifest`)
+    are set aside, loaded, instead of being checked as preset files."""
+    from ..tasks.manifest import is_manifest
+
+    paths = list(paths or ())
+    if not paths:
+        paths = list(config.presets) if config is not None else [Path("presets")]
+    extra_fields = dict(config.extra_fields) if config is not None else {}
+    files, problems = discover(paths, suffixes=PRESET_SUFFIXES)
+    result = LoadResult()
+    manifests: list[tuple[Path, YamlDocument]] = []
+    for file in files:
+        doc = load_yaml(file)
+        if is_manifest(doc.data):
+            manifests.append((file, doc))
+            continue
+        result.files.append(file)
+        problems.extend(doc.problems)
+        presets, found = check_document(doc, extra_fields)
+        problems.extend(found)
+        result.presets.extend(presets)
+    problems.extend(_duplicate_names(result.presets))
+    result.problems = sorted(set(problems))
+    return result, manifests
+
+
 def validate_paths(
     paths: Iterable[Path | str] | None = None,
     config: Config | None = None,
     *,
     out: TextIO | None = None,
+    live_presets: Any = None,
 ) -> int:
     """What ``presetsync validate`` does: print every problem (one per line, sorted by file and
-    line) and a one-line summary; return the exit code (0 ok, 1 problems)."""
+    line) and a one-line summary; return the exit code (0 ok, 1 problems).
+
+    Task manifests among the files are checked too (:mod:`presetsync.tasks.check`): their
+    presets must exist in the preset files or in the configured service, which is read (never
+    written) only for names the files do not have; when it cannot be read, such names are
+    warnings. *live_presets* (tests) replaces that read: a callable returning
+    ``(names or None, why not)``.
+    """
     out = out or sys.stdout
-    result = load_presets(paths, config)
-    for problem in result.problems:
+    result, manifest_docs = _split_manifests(paths, config)
+    problems, warnings, manifest_tasks = list(result.problems), [], 0
+    if manifest_docs:
+        from ..tasks.check import check_manifest_docs
+
+        report = check_manifest_docs(manifest_docs, result.presets, config, live_presets=live_presets)
+        problems = sorted(set(problems + report.problems))
+        warnings, manifest_tasks = report.warnings, report.tasks
+    for problem in problems:
         print(problem, file=out)
-    if result.problems:
-        files = len({p.file for p in result.problems})
-        print(f"{_plural(len(result.problems), 'problem')} in {_plural(files, 'file')}", file=out)
+    for warning in warnings:
+        print(warning, file=out)
+    if problems:
+        files = len({p.file for p in problems})
+        print(f"{_plural(len(problems), 'problem')} in {_plural(files, 'file')}", file=out)
         return 1
-    print(f"{_plural(len(result.files), 'file')}, {_plural(len(result.presets), 'preset')}: ok", file=out)
+    summary = f"{_plural(len(result.files) + len(manifest_docs), 'file')}, {_plural(len(result.presets), 'preset')}"
+    if manifest_docs:
+        summary += f", {_plural(len(manifest_docs), 'manifest')} with {_plural(manifest_tasks, 'task')}"
+    if warnings:
+        summary += f" ({_plural(len(warnings), 'warning')})"
+    print(f"{summary}: ok", file=out)
     return 0

@@ -1,9 +1,591 @@
-"""The ``presetsync tasks`` command group (submit, status, wait, list, show, top, delete, meta, retry)."""
+"""The ``presetsync tasks`` command group.
+
+    presetsync tasks submit MANIFEST [--parallelism N] [--dry-run] [--allow-overwrite] [--quiet]
+    presetsync tasks retry MANIFEST [--parallelism N] [--quiet]
+    presetsync tasks status [MANIFEST | TASKID...] [--format table|json]
+    presetsync tasks wait MANIFEST [--timeout S]
+    presetsync tasks list [--from YYYYMMDD] [--to YYYYMMDD] [--status S] [--format table|json]
+    presetsync tasks show TASKID... [--format text|json]
+    presetsync tasks top TASKID...
+    presetsync tasks delete TASKID...
+    presetsync tasks meta TASKID... [--format text|json]
+
+Every command takes ``-c/--config``, ``--endpoint`` (a URL or ``local``), ``--region`` and
+``--use-ssl``. Exit codes (on top of README's table):
+
+* submit, retry: 0 every task of the manifest is submitted; 1 invalid manifest, a preset
+  that does not exist, bad flags (nothing sent); 3 refused (the journal is in use by another
+  submission, or tasks would overwrite the outputs of other submitted tasks without
+  ``--allow-overwrite``; nothing sent); 4 some tasks failed, are in doubt or were not sent
+  (reported), or a service error;
+* wait: 0 every task succeeded; 4 some task failed, was deleted or is not submitted;
+  :data:`EXIT_TIMEOUT` (5) the timeout passed with tasks still running;
+* status, list, show, top, delete, meta: 0; 1 bad arguments; 4 service error (a task id that
+  does not exist included).
+
+Command functions take the parsed ``args``; cli.py maps exceptions to exit codes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import json
+import re
+import sys
+import time
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..api.client import OfflineClient
+    from ..config import Config
+    from .journal import Journal
+    from .manifest import Manifest
+
+EXIT_OK, EXIT_INVALID, EXIT_REFUSED, EXIT_FAILED, EXIT_TIMEOUT = 0, 1, 3, 4, 5
+TASKID = re.compile(r"[A-Za-z0-9]{35,45}")
+STATUSES = ("init", "exec", "succ", "fail")
 
 
-def register(subparsers: Any) -> None:
-    subparsers.add_parser("tasks", help="task manifests: submit, status, wait, list (in progress)")
+# --------------------------------------------------------------------------------------------
+# The parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--config", type=Path, default=None, help="presetsync.yaml to use (default: the one in this directory)"
+    )
+    group = parser.add_argument_group("service")
+    group.add_argument("--region", default=None, help="signing region (default: config, else cn-beijing-6)")
+    group.add_argument(
+        "--endpoint",
+        default=None,
+        help="service URL, or 'local' for the embedded local service (default: config, else the official endpoint)",
+    )
+    group.add_argument("--use-ssl", action="store_true", help="https where the region's endpoint offers it")
+
+
+def _task_ids(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("taskids", nargs="+", metavar="TASKID", help="task id(s), as CreateTask returned them")
+
+
+def _add(sub: Any, name: str, help: str, description: str, func: Any) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help, description=description)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``presetsync tasks ...`` to the main parser's subparsers."""
+    tasks = subparsers.add_parser(
+        "tasks",
+        help="task manifests: submit (each task exactly once), status, wait, list, retry",
+        description="Transcoding tasks as code: submit a manifest's tasks exactly once (a journal under "
+        ".presetsync/ survives crashes), follow them, and manage single tasks.",
+        epilog="Exit codes: 0 ok, 1 invalid input (nothing sent), 3 refused (nothing sent), "
+        "4 failures or service error (reported), 5 'wait' timed out.",
+    )
+    tasks.set_defaults(func=lambda args: _print_help(tasks))
+    sub = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND")
+
+    submit = _add(
+        sub,
+        "submit",
+        "send a manifest's tasks, each exactly once",
+        "Validate the manifest, check its presets exist in the service, then send every task not yet "
+        "submitted. Safe to run again after any interruption: tasks in doubt are settled through "
+        "GetTaskList before anything is sent again.",
+        run_submit,
+    )
+    submit.add_argument("manifest", type=Path, metavar="MANIFEST")
+    _submit_options(submit)
+    submit.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
+    submit.add_argument(
+        "--allow-overwrite",
+        action="store_true",
+        help="send tasks even when an earlier submitted task with a different body wrote the same output",
+    )
+    _common(submit)
+
+    retry = _add(
+        sub,
+        "retry",
+        "send again the manifest's failed tasks",
+        "Resubmit the manifest's tasks whose status is fail and those the service refused, recording their "
+        "new task ids (the old ones stay in the journal's history). Tasks not yet submitted are sent too.",
+        run_retry,
+    )
+    retry.add_argument("manifest", type=Path, metavar="MANIFEST")
+    _submit_options(retry)
+    _common(retry)
+
+    status = _add(
+        sub,
+        "status",
+        "status of a manifest's tasks, or of task ids",
+        "Show each task of MANIFEST with its live status (read from the service), or the tasks given "
+        "by id; without arguments, every task in the journal.",
+        run_status,
+    )
+    status.add_argument("targets", nargs="*", metavar="MANIFEST|TASKID")
+    status.add_argument("--format", choices=("table", "json"), default="table")
+    status.add_argument("--parallelism", type=int, default=None, metavar="N", help="requests in flight")
+    _common(status)
+
+    wait = _add(
+        sub,
+        "wait",
+        "wait until a manifest's tasks are finished",
+        "Poll (with backoff) until every submitted task of MANIFEST is succ or fail. Exit 0 when all "
+        "succeeded, 4 when some failed or are not submitted, 5 on timeout.",
+        run_wait,
+    )
+    wait.add_argument("manifest", type=Path, metavar="MANIFEST")
+    wait.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 5)")
+    wait.add_argument("--parallelism", type=int, default=None, metavar="N", help="requests in flight")
+    _common(wait)
+
+    listing = _add(
+        sub,
+        "list",
+        "list the account's tasks (streamed)",
+        "Page through GetTaskList (100 per request) and print each task as it comes. JSON output is one "
+        "object per line.",
+        run_list,
+    )
+    listing.add_argument("--from", dest="start", metavar="YYYYMMDD", help="first creation day (default: 1st of month)")
+    listing.add_argument("--to", dest="end", metavar="YYYYMMDD", help="last creation day (default: today)")
+    listing.add_argument("--status", choices=STATUSES, help="only tasks in this status")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    _common(listing)
+
+    show = _add(sub, "show", "show tasks by id", "Print tasks as GetTaskByTaskID returns them.", run_show)
+    _task_ids(show)
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    _common(show)
+
+    top = _add(sub, "top", "put tasks at the head of the queue", "Call TopTaskByTaskID for each task.", run_top)
+    _task_ids(top)
+    _common(top)
+
+    delete = _add(sub, "delete", "delete tasks", "Call DelTaskByTaskID for each task.", run_delete)
+    _task_ids(delete)
+    _common(delete)
+
+    meta = _add(
+        sub,
+        "meta",
+        "media information of finished tasks",
+        "Read GetTaskMetaInfo and summarise its ffprobe-shaped meta_info: container, duration, size, "
+        "bitrate, and each stream. --format json prints the parsed object.",
+        run_meta,
+    )
+    _task_ids(meta)
+    meta.add_argument("--format", choices=("text", "json"), default="text")
+    _common(meta)
+    return tasks
+
+
+def _submit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--parallelism", type=int, default=None, metavar="N", help="CreateTask requests in flight (default: config, 4)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# Shared steps
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from ..config import load_config
+
+    return load_config(args.config)
+
+
+def _parallelism(args: argparse.Namespace, config: Config) -> int:
+    from ..errors import InputError
+
+    value = args.parallelism if getattr(args, "parallelism", None) is not None else config.parallelism
+    if not 1 <= value <= 64:
+        raise InputError(f"--parallelism must be from 1 to 64, got {value}")
+    return value
+
+
+def _grace(config: Config) -> float:
+    from ..errors import ConfigError
+    from .settle import DEFAULT_GRACE
+
+    value = config.tasks.get("settle_grace", DEFAULT_GRACE)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"tasks.settle_grace must be a number of seconds, at least 0, not {value!r}")
+    return float(value)
+
+
+@contextmanager
+def _client(args: argparse.Namespace, config: Config, parallelism: int = 4) -> Iterator[OfflineClient]:
+    """The client (flags override presetsync.yaml), with a connection pool for *parallelism*."""
+    from ..connect import open_client
+
+    with open_client(
+        args.endpoint or config.endpoint,
+        args.region or config.region,
+        state_dir=config.base_dir / ".presetsync",
+        use_ssl=args.use_ssl,
+        pool_size=max(16, parallelism),
+    ) as client:
+        yield client
+
+
+def _journal(args: argparse.Namespace, config: Config, client: OfflineClient, *, mode: str = "write") -> Journal:
+    """The journal of the service target the client talks to.
+
+    *mode*: ``write`` (submit, retry: created if missing), ``read`` (status, wait, delete: an
+    existing journal is updated with the statuses read, a missing one is not created) or
+    ``dry`` (dry runs: nothing is written).
+    """
+    from .journal import Journal, journal_path, target_key
+
+    setting = args.endpoint or config.endpoint
+    endpoint = "local" if setting == "local" else client.endpoint
+    target = target_key(endpoint, client.credentials.access_key_id)
+    state_dir = config.base_dir / ".presetsync"
+    readonly = mode == "dry" or (mode == "read" and not journal_path(state_dir, target).exists())
+    return Journal.open(state_dir, target, endpoint=endpoint, readonly=readonly)
+
+
+def _manifest(path: Path) -> tuple[Manifest | None, int]:
+    """The manifest, or (None, 1) after printing its problems."""
+    from .manifest import load_manifest
+
+    manifest = load_manifest(path)
+    if manifest.problems:
+        _print_problems(manifest.problems, manifest.file)
+        return None, EXIT_INVALID
+    return manifest, EXIT_OK
+
+
+def _print_problems(problems: list, file: str) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"presetsync: {len(problems)} problem(s) in {file}; nothing was sent", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# submit, retry
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    return _submit(args, retry=False)
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    args.dry_run = False
+    args.allow_overwrite = True  # a retry sends the same bodies again: never an overwrite
+    return _submit(args, retry=True)
+
+
+def _submit(args: argparse.Namespace, *, retry: bool) -> int:
+    from .check import submit_problems
+
+    config = _config(args)
+    parallelism = _parallelism(args, config)
+    grace = _grace(config)
+    manifest, code = _manifest(args.manifest)
+    if manifest is None:
+        return code
+    with _client(args, config, parallelism) as client:
+        problems = submit_problems(manifest, client, config)
+        if problems:
+            _print_problems(problems, manifest.file)
+            return EXIT_INVALID
+        with _journal(args, config, client, mode="dry" if args.dry_run else "write") as journal:
+            if args.dry_run:
+                return _dry_run(manifest, journal)
+            journal.lock()
+            return _send(args, manifest, client, journal, parallelism=parallelism, grace=grace, retry=retry)
+
+
+def _send(
+    args: argparse.Namespace,
+    manifest: Manifest,
+    client: OfflineClient,
+    journal: Journal,
+    *,
+    parallelism: int,
+    grace: float,
+    retry: bool,
+) -> int:
+    from .progress import Progress
+    from .status import refresh, reopen_failed
+    from .submit import Submitter
+
+    total = journal.add_scope(manifest.tasks(), persist=True)
+    overwrites, examples = journal.overwrites()
+    if overwrites and not args.allow_overwrite:
+        print(
+            f"presetsync: refused: {overwrites} task(s) would write outputs that other, already submitted tasks "
+            "wrote (a task whose body changed is a new task); nothing was sent:",
+            file=sys.stderr,
+        )
+        for entry, taskid in examples:
+            print(f"  {entry.source}: {entry.body.get('dstBucket')}/{entry.body.get('dstObjectKey')} "
+                  f"(written by task {taskid})", file=sys.stderr)  # fmt: skip
+        print("Pass --allow-overwrite to send them anyway.", file=sys.stderr)
+        return EXIT_REFUSED
+    progress = Progress(total, enabled=not args.quiet)
+    if retry:
+        refresh(client, journal, parallelism=parallelism)
+        progress.note(f"retry: {reopen_failed(journal)} task(s) with status fail will be sent again")
+    states = journal.scope_states()
+    to_send = sum(states.get(s, 0) for s in ("planned", "failed", "new"))
+    progress.note(
+        f"submitting {manifest.file}: {total} task(s), {to_send} to send, "
+        f"{states.get('submitted', 0)} already submitted, {states.get('sending', 0)} in doubt; "
+        f"{parallelism} in parallel"
+    )
+    result = Submitter(client, journal, parallelism=parallelism, grace=grace, progress=progress).run()
+    for line in result.summary():
+        print(line)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _dry_run(manifest: Manifest, journal: Journal) -> int:
+    """Print what submit would do, task by task, and a summary; send and write nothing."""
+    total = journal.add_scope(manifest.tasks(), persist=False)
+    verbs = {"new": "send", "planned": "send", "failed": "send", "sending": "settle", "submitted": "skip"}
+    for entry in journal.scope_entries():
+        verb = verbs.get(entry.state, "skip")
+        note = f"  (submitted as {entry.taskid})" if entry.state == "submitted" else ""
+        print(f"{verb:<6}  {entry.short_id}  {entry.source}  {entry.body_json}{note}")
+    states = journal.scope_states()
+    send = sum(states.get(s, 0) for s in ("new", "planned", "failed"))
+    overwrites, _ = journal.overwrites()
+    print(
+        f"Dry run: {total} task(s): {send} would be sent, {states.get('submitted', 0)} already submitted, "
+        f"{states.get('sending', 0)} in doubt (settled through GetTaskList first); nothing was sent."
+    )
+    if overwrites:
+        print(
+            f"warning: {overwrites} task(s) would overwrite outputs of other submitted tasks: "
+            "submit refuses them without --allow-overwrite"
+        )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# status, wait
+
+
+def _split_targets(targets: list[str]) -> tuple[Path | None, list[str]]:
+    from ..errors import InputError
+
+    manifests = [t for t in targets if Path(t).is_file() or t.endswith((".yaml", ".yml"))]
+    ids = [t for t in targets if t not in manifests]
+    bad = [t for t in ids if not TASKID.fullmatch(t)]
+    if bad:
+        raise InputError(f"{bad[0]!r} is neither a manifest file nor a task id (35 to 45 letters and digits)")
+    if manifests and (ids or len(manifests) > 1):
+        raise InputError("give one manifest, or task ids, not both")
+    return (Path(manifests[0]) if manifests else None), ids
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from .status import print_scope, refresh
+
+    manifest_path, ids = _split_targets(args.targets)
+    config = _config(args)
+    parallelism = _parallelism(args, config)
+    if ids:
+        with _client(args, config) as client:
+            _print_tasks((_task_info(client, taskid) for taskid in ids), args.format)
+        return EXIT_OK
+    manifest = None
+    if manifest_path is not None:
+        manifest, code = _manifest(manifest_path)
+        if manifest is None:
+            return code
+    with _client(args, config, parallelism) as client:
+        with _journal(args, config, client, mode="read") as journal:
+            if manifest is not None:
+                journal.add_scope(manifest.tasks(), persist=False)
+            else:
+                journal.scope_all()
+            refresh(client, journal, parallelism=parallelism)
+            print_scope(journal, sys.stdout, args.format)
+    return EXIT_OK
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from .status import summary_text, wait
+
+    if args.timeout is not None and args.timeout < 0:
+        raise InputError(f"--timeout must not be negative, got {args.timeout}")
+    config = _config(args)
+    parallelism = _parallelism(args, config)
+    manifest, code = _manifest(args.manifest)
+    if manifest is None:
+        return code
+    with _client(args, config, parallelism) as client:
+        with _journal(args, config, client, mode="read") as journal:
+            journal.add_scope(manifest.tasks(), persist=False)
+            result = wait(
+                client,
+                journal,
+                timeout=args.timeout,
+                parallelism=parallelism,
+                report=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+            print(summary_text(result.counts))
+            if result.timed_out:
+                print(f"Timed out after {args.timeout:g} s: {result.running} task(s) still running.")
+                return EXIT_TIMEOUT
+            if result.all_succeeded:
+                print("All tasks succeeded.")
+                return EXIT_OK
+            _print_unsuccessful(journal)
+    return EXIT_FAILED
+
+
+def _print_unsuccessful(journal: Journal, limit: int = 20) -> None:
+    from .status import condition, entry_row
+
+    shown = 0
+    for entry in journal.scope_entries():
+        if condition(entry) == "succ":
+            continue
+        if shown == limit:
+            print("  ... and more ('presetsync tasks status MANIFEST' lists them all)")
+            break
+        print("  " + entry_row(entry))
+        shown += 1
+
+
+# --------------------------------------------------------------------------------------------
+# list, show, top, delete, meta
+
+
+LIST_HEADER = f"{'TASKID':<40}  {'STATUS':<6}  {'CREATED':<19}  {'PRESET':<24}  OUTPUT"
+
+
+def _list_row(info: dict[str, Any]) -> str:
+    output = f"{info.get('dstBucket', '')}/{info.get('dstObjectKey', '')}"
+    return (
+        f"{info.get('taskid', ''):<40}  {info.get('taskStatus', ''):<6}  {info.get('createTime', ''):<19}  "
+        f"{info.get('preset', ''):<24}  {output}"
+    )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from .listing import iter_tasks, parse_day
+
+    today = date.today()
+    start = parse_day(args.start, "--from") if args.start else today.replace(day=1)
+    end = parse_day(args.end, "--to") if args.end else today
+    if end < start:
+        raise InputError(f"--to {args.end} is before --from {start:%Y%m%d}")
+    config = _config(args)
+    count = 0
+    with _client(args, config) as client:
+        if args.format == "table":
+            print(LIST_HEADER)
+        for info in iter_tasks(client, start, end):
+            if args.status and info.get("taskStatus") != args.status:
+                continue
+            count += 1
+            line = json.dumps(info, ensure_ascii=False) if args.format == "json" else _list_row(info)
+            sys.stdout.write(line + "\n")
+    which = f" with status {args.status}" if args.status else ""
+    summary = f"{count} task{'s' if count != 1 else ''}{which} created from {start:%Y%m%d} to {end:%Y%m%d}"
+    if args.format == "table":
+        print(summary)
+    else:
+        print(summary, file=sys.stderr)
+    return EXIT_OK
+
+
+def _task_info(client: OfflineClient, taskid: str) -> dict[str, Any]:
+    return client.get_task_by_task_id(taskid=taskid).get("taskInfo") or {}
+
+
+def _print_tasks(infos: Any, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(list(infos), indent=2, ensure_ascii=False))
+        return
+    if fmt == "table":
+        print(LIST_HEADER)
+        for info in infos:
+            print(_list_row(info))
+        return
+    for n, info in enumerate(infos):
+        if n:
+            print()
+        width = max((len(k) for k in info), default=0)
+        for key, value in info.items():
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+            print(f"{key + ':':<{width + 1}} {shown}")
+
+
+def run_show(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with _client(args, config) as client:
+        _print_tasks((_task_info(client, taskid) for taskid in args.taskids), args.format)
+    return EXIT_OK
+
+
+def run_top(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with _client(args, config) as client:
+        for taskid in args.taskids:
+            client.top_task_by_task_id(taskid=taskid)
+            print(f"{taskid}: moved to the head of the queue")
+    return EXIT_OK
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from ..errors import ApiError
+    from .status import TASK_NOT_FOUND
+
+    config = _config(args)
+    with _client(args, config) as client:
+        with _journal(args, config, client, mode="read") as journal:
+            for taskid in args.taskids:
+                try:
+                    client.del_task_by_task_id(taskid=taskid)
+                except ApiError as exc:
+                    # DelTaskByTaskID is retried after a lost answer: "not found" then means done
+                    if not (exc.err_num == TASK_NOT_FOUND and exc.attempts > 1):
+                        raise
+                journal.record_statuses([(taskid, "deleted", "deleted with presetsync tasks delete")], time.time())
+                print(f"{taskid}: deleted")
+    return EXIT_OK
+
+
+def run_meta(args: argparse.Namespace) -> int:
+    from .meta import meta_items, summarise
+
+    config = _config(args)
+    with _client(args, config) as client:
+        for n, taskid in enumerate(args.taskids):
+            items = list(meta_items(client.get_task_meta_info(taskid=taskid)))
+            if args.format == "json":
+                print(json.dumps(items[0][1] if len(items) == 1 else dict(items), indent=2, ensure_ascii=False))
+                continue
+            if n:
+                print()
+            for item_id, meta in items:
+                print(f"task {item_id or taskid}")
+                for line in summarise(meta):
+                    print(f"  {line}")
+    return EXIT_OK

@@ -1,0 +1,132 @@
+"""``tasks meta``: a finished task's ``meta_info`` (ffprobe-shaped JSON text) made readable.
+
+GetTaskMetaInfo answers ``{"metaInfo": [{"taskid", "meta_info", "createTime"}]}`` where
+``meta_info`` is a JSON *string* holding ffprobe's output (``streams``, ``format``). The Java
+SDK and the later API spell the list ``metaList`` / ``MetaList`` and the item ``metaInfo`` /
+``MetaInfo``; all are accepted. The summary reads::
+
+    format: QuickTime / MOV (mov,mp4,m4a,3gp,3g2,mj2), 0:02:13.4, 33.4 MB, 2.0 Mbit/s, 2 streams
+    stream 0: video h264 (High), 1280x720, 25 fps, yuv420p, 1.9 Mbit/s
+    stream 1: audio aac (LC), 44100 Hz, stereo, 128 kbit/s
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+from ..errors import ServiceError
+
+_LIST_KEYS = ("metaInfo", "metaList", "MetaList")
+_TEXT_KEYS = ("meta_info", "metaInfo", "MetaInfo")
+
+
+def meta_items(answer: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(task id, parsed meta) for each item of a GetTaskMetaInfo answer."""
+    items = next((answer[key] for key in _LIST_KEYS if isinstance(answer.get(key), list)), [])
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        text = next((item[key] for key in _TEXT_KEYS if key in item), None)
+        if isinstance(text, dict):
+            yield str(item.get("taskid", "")), text
+            continue
+        try:
+            parsed = json.loads(text) if isinstance(text, str) else None
+        except ValueError as exc:
+            raise ServiceError(f"the meta information of task {item.get('taskid')} is not JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise ServiceError(f"the meta information of task {item.get('taskid')} is not a JSON object")
+        yield str(item.get("taskid", "")), parsed
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _bits(value: Any) -> str | None:
+    bps = _number(value)
+    if bps is None:
+        return None
+    for unit, size in (("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bps >= size:
+            return f"{bps / size:.{1 if unit == 'Mbit/s' else 0}f} {unit}"
+    return f"{bps:.0f} bit/s"
+
+
+def _bytes(value: Any) -> str | None:
+    size = _number(value)
+    if size is None:
+        return None
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size:.0f} B"
+
+
+def _duration(value: Any) -> str | None:
+    seconds = _number(value)
+    if seconds is None:
+        return None
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{secs:04.1f}"
+
+
+def _rate(stream: dict[str, Any]) -> str | None:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        try:
+            rate = Fraction(str(stream.get(key)))
+        except (ValueError, ZeroDivisionError):
+            continue
+        if rate > 0:
+            return f"{float(rate):g} fps"
+    return None
+
+
+def _join(parts: list[str | None]) -> str:
+    return ", ".join(p for p in parts if p)
+
+
+def _stream_line(position: int, stream: dict[str, Any]) -> str:
+    index = stream.get("index", position)
+    kind = stream.get("codec_type", "data")
+    codec = stream.get("codec_name", "?")
+    if stream.get("profile"):
+        codec += f" ({stream['profile']})"
+    if kind == "video":
+        size = f"{stream.get('width')}x{stream.get('height')}" if stream.get("width") else None
+        details = [size, _rate(stream), stream.get("pix_fmt"), _bits(stream.get("bit_rate"))]
+    elif kind == "audio":
+        rate = f"{stream['sample_rate']} Hz" if stream.get("sample_rate") else None
+        layout = stream.get("channel_layout") or (f"{stream['channels']} channels" if stream.get("channels") else None)
+        details = [rate, layout, _bits(stream.get("bit_rate"))]
+    else:
+        details = []
+    head = f"stream {index}: {kind} {codec}"
+    return _join([head, *details]) if details else head
+
+
+def summarise(meta: dict[str, Any]) -> list[str]:
+    """Readable lines: the container, then one line per stream."""
+    fmt = meta.get("format") if isinstance(meta.get("format"), dict) else {}
+    streams = [s for s in meta.get("streams") or [] if isinstance(s, dict)]
+    name = fmt.get("format_long_name") or fmt.get("format_name") or "unknown format"
+    if fmt.get("format_long_name") and fmt.get("format_name"):
+        name += f" ({fmt['format_name']})"
+    count = fmt.get("nb_streams", len(streams))
+    head = _join(
+        [
+            f"format: {name}",
+            _duration(fmt.get("duration")),
+            _bytes(fmt.get("size")),
+            _bits(fmt.get("bit_rate")),
+            f"{count} stream{'s' if count != 1 else ''}",
+        ]
+    )
+    return [head, *(_stream_line(i, s) for i, s in enumerate(streams))]

@@ -1,0 +1,235 @@
+"""Live status of a manifest's tasks: refresh, show, wait, and pick the failed ones for retry.
+
+The journal keeps the last status seen for each submitted task. :func:`refresh` reads the
+statuses that may still change (not ``succ``, ``fail`` or ``deleted``):
+
+* a few tasks (up to :data:`FEW`): one GetTaskByTaskID each;
+* more: one pass over GetTaskList across the days they were submitted (100 per request),
+  then GetTaskByTaskID for any the list did not show (a deleted task answers "not found" and
+  is recorded as ``deleted``).
+
+:func:`wait` refreshes until every submitted task is finished, sleeping with capped
+exponential backoff between polls, or until its timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Callable, TextIO
+
+from ..api.client import OfflineClient
+from ..errors import ApiError
+from .identity import output_of
+from .journal import FAILED, SUBMITTED, Entry, Journal
+from .listing import covering_days, iter_tasks
+from .settle import MARGIN
+
+FEW = 50
+TASK_NOT_FOUND = 1004  # the local service's errNum; the real one is undocumented
+RUNNING = ("init", "exec", "submitted")  # "submitted": status not read yet
+ORDER = ("succ", "fail", "exec", "init", "submitted", "deleted", "sending", "failed", "planned", "new")
+LABELS = {
+    "submitted": "status unknown",
+    "sending": "in doubt",
+    "failed": "not submitted (refused)",
+    "planned": "not submitted",
+    "new": "not submitted",
+}
+
+
+def _error_of(info: dict[str, Any]) -> str | None:
+    if info.get("taskStatus") != "fail":
+        return None
+    return f"errorCode {info.get('errorCode', '?')}: {info.get('errorMsg') or 'no message'}"
+
+
+def _status_by_id(client: OfflineClient, taskid: str) -> tuple[str, str, str | None]:
+    try:
+        info = client.get_task_by_task_id(taskid=taskid).get("taskInfo") or {}
+    except ApiError as exc:
+        if exc.err_num == TASK_NOT_FOUND:
+            return taskid, "deleted", "the service no longer has this task"
+        raise
+    return taskid, str(info.get("taskStatus") or "unknown"), _error_of(info)
+
+
+def _chunks(entries: Iterator[Entry], size: int) -> Iterator[list[Entry]]:
+    while True:
+        chunk = list(islice(entries, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def refresh(
+    client: OfflineClient,
+    journal: Journal,
+    *,
+    parallelism: int = 4,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Read the live status of the scope's unfinished submitted tasks into the journal."""
+    started = clock()
+    if sum(1 for _ in islice(journal.scope_to_refresh(), FEW + 1)) > FEW:
+        span = journal.scope_submitted_range()
+        if span is not None:
+            start, end = covering_days(span[0] - MARGIN, max(span[1], started))
+            page: list[tuple[str, str, str | None]] = []
+            for info in iter_tasks(client, start, end):
+                page.append((str(info.get("taskid")), str(info.get("taskStatus") or "unknown"), _error_of(info)))
+                if len(page) >= 100:
+                    journal.record_statuses(page, clock())
+                    page = []
+            journal.record_statuses(page, clock())
+    with ThreadPoolExecutor(max(1, parallelism)) as pool:
+        for chunk in _chunks(journal.scope_to_refresh(since=started), 200):
+            statuses = list(pool.map(lambda e: _status_by_id(client, e.taskid or ""), chunk))
+            journal.record_statuses(statuses, clock())
+
+
+def reopen_failed(journal: Journal, clock: Callable[[], float] = time.time) -> int:
+    """Turn the scope's submitted tasks whose status is ``fail`` back into ``failed`` (to be
+    sent again); returns how many."""
+    count = 0
+    for entry in journal.scope_entries([SUBMITTED]):
+        if entry.status == "fail":
+            journal.reopen(entry, f"task {entry.taskid} failed: {entry.status_error or 'no reason given'}", clock())
+            count += 1
+    return count
+
+
+# --------------------------------------------------------------------------------------------
+# Showing
+
+
+def condition(entry: Entry) -> str:
+    """One word for where a task stands: its live status when submitted, else its journal state."""
+    if entry.state == SUBMITTED:
+        return entry.status or "submitted"
+    return entry.state
+
+
+def summary_text(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    parts = [f"{counts[key]} {LABELS.get(key, key)}" for key in ORDER if counts.get(key)]
+    parts += [f"{n} {key}" for key, n in sorted(counts.items()) if key not in ORDER and n]
+    return f"{total} task{'s' if total != 1 else ''}: " + (", ".join(parts) if parts else "none")
+
+
+def entry_record(entry: Entry) -> dict[str, Any]:
+    body = entry.body
+    record: dict[str, Any] = {
+        "id": entry.id,
+        "source": entry.source,
+        "preset": body.get("preset"),
+        "output": output_of(body),
+        "state": entry.state,
+        "taskid": entry.taskid,
+        "status": entry.status if entry.state == SUBMITTED else None,
+    }
+    error = entry.status_error if entry.state == SUBMITTED else entry.error if entry.state == FAILED else None
+    if error:
+        record["error"] = error
+    return record
+
+
+TABLE_HEADER = f"{'ID':<12}  {'STATUS':<10}  {'TASKID':<40}  {'PRESET':<24}  OUTPUT"
+
+
+def entry_row(entry: Entry) -> str:
+    body = entry.body
+    line = (
+        f"{entry.short_id:<12}  {condition(entry):<10}  {entry.taskid or '-':<40}  "
+        f"{body.get('preset', ''):<24}  {output_of(body)}"
+    )
+    record = entry_record(entry)
+    if record.get("error"):
+        line += f"  ({record['error']})"
+    return line
+
+
+def print_scope(journal: Journal, out: TextIO, fmt: str) -> dict[str, int]:
+    """Print every scope task (streamed) and the summary; returns the counts."""
+    counts = journal.scope_statuses()
+    if fmt == "json":
+        out.write('{"tasks": [')
+        for n, entry in enumerate(journal.scope_entries()):
+            out.write(("," if n else "") + "\n  " + json.dumps(entry_record(entry), ensure_ascii=False))
+        out.write('\n],\n"summary": ' + json.dumps(dict(sorted(counts.items()))) + "}\n")
+        return counts
+    out.write(TABLE_HEADER + "\n")
+    for entry in journal.scope_entries():
+        out.write(entry_row(entry) + "\n")
+    out.write(summary_text(counts) + "\n")
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Waiting
+
+
+@dataclass
+class Backoff:
+    """Delays between polls: ``first``, then times ``factor`` each poll, at most ``cap``."""
+
+    first: float = 1.0
+    factor: float = 1.5
+    cap: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(self.cap, delay * self.factor)
+
+
+@dataclass
+class WaitResult:
+    counts: dict[str, int]
+    timed_out: bool
+    polls: int
+
+    @property
+    def running(self) -> int:
+        return sum(self.counts.get(key, 0) for key in RUNNING)
+
+    @property
+    def all_succeeded(self) -> bool:
+        return sum(self.counts.values()) == self.counts.get("succ", 0)
+
+
+def wait(
+    client: OfflineClient,
+    journal: Journal,
+    *,
+    timeout: float | None,
+    parallelism: int = 4,
+    backoff: Backoff | None = None,
+    report: Callable[[str], None] = lambda line: None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> WaitResult:
+    """Poll until no submitted task of the scope is init or exec, or until *timeout* seconds
+    (None: no limit). Each poll reports one line of counts."""
+    deadline = None if timeout is None else clock() + timeout
+    delays = (backoff or Backoff()).delays()
+    polls = 0
+    while True:
+        refresh(client, journal, parallelism=parallelism)
+        polls += 1
+        result = WaitResult(journal.scope_statuses(), False, polls)
+        report(f"waiting: {summary_text(result.counts)}")
+        if result.running == 0:
+            return result
+        if deadline is not None and clock() >= deadline:
+            result.timed_out = True
+            return result
+        delay = next(delays)
+        if deadline is not None:
+            delay = min(delay, max(0.0, deadline - clock()))
+        sleep(delay)

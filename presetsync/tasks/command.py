@@ -1,7 +1,7 @@
 """The ``presetsync tasks`` command group.
 
     presetsync tasks submit MANIFEST [--parallelism N] [--dry-run] [--allow-overwrite] [--quiet]
-    presetsync tasks retry MANIFEST [--parallelism N] [--quiet]
+    presetsync tasks retry MANIFEST [--parallelism N] [--allow-overwrite] [--quiet]
     presetsync tasks status [MANIFEST | TASKID...] [--format table|json]
     presetsync tasks wait MANIFEST [--timeout S]
     presetsync tasks list [--from YYYYMMDD] [--to YYYYMMDD] [--status S] [--format table|json]
@@ -104,11 +104,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     submit.add_argument("manifest", type=Path, metavar="MANIFEST")
     _submit_options(submit)
     submit.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
-    submit.add_argument(
-        "--allow-overwrite",
-        action="store_true",
-        help="send tasks even when an earlier submitted task with a different body wrote the same output",
-    )
     _common(submit)
 
     retry = _add(
@@ -195,6 +190,11 @@ def _submit_options(parser: argparse.ArgumentParser) -> None:
         "--parallelism", type=int, default=None, metavar="N", help="CreateTask requests in flight (default: config, 4)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--allow-overwrite",
+        action="store_true",
+        help="send tasks even when an earlier submitted task with a different body wrote the same output",
+    )
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -290,7 +290,6 @@ def run_submit(args: argparse.Namespace) -> int:
 
 def run_retry(args: argparse.Namespace) -> int:
     args.dry_run = False
-    args.allow_overwrite = True  # a retry sends the same bodies again: never an overwrite
     return _submit(args, retry=True)
 
 

@@ -155,7 +155,8 @@ def _statements(script: str) -> Iterator[str]:
 
 
 class Journal:
-    """The journal file (or an empty in-memory one for dry runs of a first submission).
+    """The journal file, or an empty in-memory one (``path`` None: a first dry run, a status
+    before any submission); ``readonly`` journals record nothing.
 
     Thread-safe: one connection, one lock; every method is one short transaction.
     """
@@ -186,7 +187,7 @@ class Journal:
         exist yet) with ``readonly``."""
         path = journal_path(state_dir, target)
         if readonly and not path.exists():
-            return cls(None)
+            return cls(None, readonly=True)
         return cls(path, readonly=readonly, endpoint=endpoint)
 
     @staticmethod
@@ -418,14 +419,6 @@ class Journal:
     def history(self, task_id: str) -> list[tuple[float, str, str | None, str | None]]:
         return self._read("SELECT at, event, taskid, detail FROM history WHERE id = ? ORDER BY seq", (task_id,))
 
-    def find_taskid(self, taskid: str) -> Entry | None:
-        rows = self._read(
-            "SELECT t.rowid, t.id, t.body, t.source, t.state, t.taskid, t.error, t.attempts, t.sending_at, "
-            "t.doubt_at, t.status, t.status_error, t.submitted_at FROM tasks t WHERE t.taskid = ?",
-            (taskid,),
-        )
-        return Entry(*rows[0]) if rows else None
-
     # -- transitions ------------------------------------------------------------------------
 
     def _event(self, db: sqlite3.Connection, task_id: str, now: float, event: str, taskid=None, detail=None) -> None:
@@ -444,14 +437,14 @@ class Journal:
             )
             self._event(db, task_id, now, "sending")
 
-    def mark_submitted(self, task_id: str, taskid: str, now: float, *, event: str = "submitted") -> None:
+    def mark_submitted(self, task_id: str, taskid: str, now: float) -> None:
         with self._tx() as db:
             db.execute(
                 "UPDATE tasks SET state = 'submitted', taskid = ?, error = NULL, submitted_at = ?, status = NULL, "
                 "status_error = NULL, status_at = NULL, updated_at = ? WHERE id = ?",
                 (taskid, now, now, task_id),
             )
-            self._event(db, task_id, now, event, taskid)
+            self._event(db, task_id, now, "submitted", taskid)
 
     def mark_failed(self, task_id: str, error: str, now: float) -> None:
         """The service refused the CreateTask: nothing was created."""

@@ -45,7 +45,7 @@ class Progress:
         self.counts = {"submitted": 0, "already": 0, "failed": 0, "doubt": 0}
         self._clock = clock
         self._started = clock()
-        self._drawn_at = 0.0
+        self._drawn_at = float("-inf")
         self._step = max(1, -(-total // PLAIN_LINES))
         self._next_line = self._step
         self._last_line: str | None = None

@@ -7,7 +7,12 @@ lives in the test's directory (``.presetsync/`` beside presetsync.yaml).
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -388,3 +393,38 @@ def test_retry_resubmits_tasks_the_service_refused(project, make_client):
     code, out, _ = project.run("tasks", "retry", "m.yaml")
     assert code == 0 and out.startswith("Submitted 4 tasks")
     assert set(outputs(project.client).values()) == {1} and len(outputs(project.client)) == 4
+
+
+def test_on_a_terminal_progress_is_a_bar_on_stderr(project):
+    write_manifest(project.root / "m.yaml", 10)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "presetsync", "tasks", "submit", "m.yaml"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
+    os.close(follower)
+    chunks: list[bytes] = []
+
+    def read_terminal() -> None:  # concurrently, so that a full terminal buffer never blocks the process
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed with the process
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=read_terminal)
+    reader.start()
+    out = process.communicate(timeout=60)[0]
+    reader.join(timeout=60)
+    os.close(leader)
+    terminal = b"".join(chunks).decode()
+    assert process.returncode == 0, terminal
+    assert "\r\x1b[K[####################] 20/20  20 submitted" in terminal
+    assert "progress:" not in terminal, "no plain lines on a terminal"
+    assert out.startswith("Submitted 20 tasks"), "the summary goes to stdout"

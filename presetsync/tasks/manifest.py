@@ -207,7 +207,7 @@ class Manifest:
 
     # -- expansion ------------------------------------------------------------------------
 
-    def _declared(self) -> Iterator[_Declared]:
+    def declared(self) -> Iterator[_Declared]:
         """Every task with defaults merged and templates rendered, in manifest order."""
         defaults = self.defaults()
         for path, item in self.task_items():
@@ -233,7 +233,7 @@ class Manifest:
 
     def tasks(self) -> Iterator[TaskSpec]:
         """The tasks to send, one at a time: identity, body as sent, where declared."""
-        for declared in self._declared():
+        for declared in self.declared():
             body = sendable(declared.body)
             yield TaskSpec(task_identity(body), body, self.where(declared.path))
 
@@ -291,7 +291,7 @@ def _template_problems(manifest: Manifest) -> Iterator[Problem]:
 
 
 def _rendered_key_problems(manifest: Manifest) -> Iterator[Problem]:
-    for declared in manifest._declared():
+    for declared in manifest.declared():
         if declared.path[0] != "matrix":
             continue
         key = declared.body.get("dstObjectKey")
@@ -345,7 +345,7 @@ def check_outputs(manifests: Iterable[Manifest]) -> list[Problem]:
     first: dict[tuple[str, str], tuple[Manifest, YamlPath]] = {}
     repeated: dict[tuple[str, str], list[tuple[Manifest, YamlPath]]] = {}
     for manifest in manifests:
-        for declared in manifest._declared():
+        for declared in manifest.declared():
             bucket, key = declared.body.get("dstBucket"), declared.body.get("dstObjectKey")
             if not isinstance(bucket, str) or not isinstance(key, str):
                 continue

@@ -6,6 +6,7 @@ Exit codes (README has the same table):
   2 ``plan --detailed-exitcode``: changes present
   3 refused: unsafe plan, stale saved plan, conflict
   4 service error (auth, network, API), possibly after partial work, which is reported
+  5 ``tasks wait --timeout``: timed out with tasks still running
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="presetsync",
         description="Kingsoft Cloud offline transcoding presets and tasks as code.",
         epilog="Exit codes: 0 ok, 1 invalid input (nothing sent), 2 plan has changes (--detailed-exitcode), "
-        "3 refused (unsafe, stale, conflict), 4 service error.",
+        "3 refused (unsafe, stale, conflict), 4 service error, 5 tasks wait timed out.",
     )
     parser.add_argument("--version", action="version", version=f"presetsync {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: info, -vv: debug (secrets redacted)")
@@ -71,9 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate",
-        help="check preset files offline",
-        description="Check preset files against the schema; print every problem as file:line:col: message. "
-        "Nothing is sent to the service.",
+        help="check preset files and task manifests offline",
+        description="Check preset files and task manifests against their schemas; print every problem as "
+        "file:line:col: message. Nothing is sent to the service (a manifest's presets missing from the files are "
+        "looked up with one GetPresetList).",
     )
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: config)")
     _add_config_option(validate)

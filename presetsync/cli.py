@@ -204,7 +204,7 @@ def run_plan(args: argparse.Namespace) -> int:
     from .presets.validate import load_presets
 
     config = load_config(args.config)
-    loaded = load_presets(args.paths or None, config)
+    loaded = load_presets(args.paths or None, config, manifests=[])  # task manifests are not presets
     if loaded.problems:
         for problem in loaded.problems:
             print(problem, file=sys.stderr)
@@ -265,7 +265,7 @@ def run_apply(args: argparse.Namespace) -> int:
         if args.target or args.prune:
             raise InputError("a saved plan is applied as it is: --target and --prune belong to 'plan'")
     else:
-        loaded = load_presets(args.paths or None, config)
+        loaded = load_presets(args.paths or None, config, manifests=[])  # task manifests are not presets
         if loaded.problems:
             for problem in loaded.problems:
                 print(problem, file=sys.stderr)

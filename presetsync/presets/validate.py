@@ -611,17 +611,33 @@ def _duplicate_names(presets: Sequence[DesiredPreset]) -> list[Problem]:
     return problems
 
 
-def load_presets(paths: Iterable[Path | str] | None = None, config: Config | None = None) -> LoadResult:
+def load_presets(
+    paths: Iterable[Path | str] | None = None,
+    config: Config | None = None,
+    *,
+    manifests: list[tuple[Path, YamlDocument]] | None = None,
+) -> LoadResult:
     """Load and validate every preset file under *paths* (default: the configuration's
-    ``presets``, else ``./presets``). Collects every problem of every file; sends nothing."""
+    ``presets``, else ``./presets``). Collects every problem of every file; sends nothing.
+
+    With a *manifests* list, task manifests found among the files (see
+    :func:`presetsync.tasks.manifest.is_manifest`) are appended to it, loaded, instead of
+    being checked as preset files.
+    """
+    if manifests is not None:
+        from ..tasks.manifest import is_manifest
     paths = list(paths or ())
     if not paths:
         paths = list(config.presets) if config is not None else [Path("presets")]
     extra_fields = dict(config.extra_fields) if config is not None else {}
     files, problems = discover(paths, suffixes=PRESET_SUFFIXES)
-    result = LoadResult(files=files)
+    result = LoadResult()
     for file in files:
         doc = load_yaml(file)
+        if manifests is not None and is_manifest(doc.data):
+            manifests.append((file, doc))
+            continue
+        result.files.append(file)
         problems.extend(doc.problems)
         presets, found = check_document(doc, extra_fields)
         problems.extend(found)
@@ -633,35 +649,6 @@ def load_presets(paths: Iterable[Path | str] | None = None, config: Config | Non
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _split_manifests(
-    paths: Iterable[Path | str] | None, config: Config | None
-) -> tuple[LoadResult, list[tuple[Path, YamlDocument]]]:
-    """Like :func:`load_presets`, but task manifests (see :mod:`presetsync.tasks.manifest`)
-    are set aside, loaded, instead of being checked as preset files."""
-    from ..tasks.manifest import is_manifest
-
-    paths = list(paths or ())
-    if not paths:
-        paths = list(config.presets) if config is not None else [Path("presets")]
-    extra_fields = dict(config.extra_fields) if config is not None else {}
-    files, problems = discover(paths, suffixes=PRESET_SUFFIXES)
-    result = LoadResult()
-    manifests: list[tuple[Path, YamlDocument]] = []
-    for file in files:
-        doc = load_yaml(file)
-        if is_manifest(doc.data):
-            manifests.append((file, doc))
-            continue
-        result.files.append(file)
-        problems.extend(doc.problems)
-        presets, found = check_document(doc, extra_fields)
-        problems.extend(found)
-        result.presets.extend(presets)
-    problems.extend(_duplicate_names(result.presets))
-    result.problems = sorted(set(problems))
-    return result, manifests
 
 
 def validate_paths(
@@ -681,7 +668,8 @@ def validate_paths(
     ``(names or None, why not)``.
     """
     out = out or sys.stdout
-    result, manifest_docs = _split_manifests(paths, config)
+    manifest_docs: list[tuple[Path, YamlDocument]] = []
+    result = load_presets(paths, config, manifests=manifest_docs)
     problems, warnings, manifest_tasks = list(result.problems), [], 0
     if manifest_docs:
         from ..tasks.check import check_manifest_docs

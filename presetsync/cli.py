@@ -35,6 +35,12 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_preset_selection(parser: argparse.ArgumentParser, paths_help: str) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=paths_help)
+    parser.add_argument("--target", action="append", default=[], metavar="NAME", help="only this preset (glob; repeat)")
+    parser.add_argument("--prune", action="store_true", default=None, help="delete managed presets not in the files")
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("service")
     group.add_argument("--region", default=None, help="signing region (default: config, else cn-beijing-6)")
@@ -86,9 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="show what apply would change",
         description="Compare the preset files with the live presets and show a field-level plan.",
     )
-    plan.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: config)")
-    plan.add_argument("--target", action="append", default=[], metavar="NAME", help="only this preset (glob; repeat)")
-    plan.add_argument("--prune", action="store_true", default=None, help="delete managed presets not in the files")
+    _add_preset_selection(plan, "files or directories (default: config)")
     plan.add_argument("-o", "--out", type=Path, help="save the plan to FILE for a later 'apply FILE'")
     plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plan.add_argument(
@@ -105,14 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         "changes of a saved plan file written by 'plan -o'. Shows the plan and asks for confirmation on a "
         "terminal unless --auto-approve.",
     )
-    apply.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="preset files or directories, or a PLANFILE")
+    _add_preset_selection(apply, "preset files or directories (default: config), or a PLANFILE")
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
-    apply.add_argument("--prune", action="store_true", default=None, help="delete managed presets not in the files")
     apply.add_argument("--force", action="store_true", help="go over the safety thresholds (never over protect:)")
     apply.add_argument(
         "--parallelism", type=int, default=None, metavar="N", help="changes in flight (default: config, 4)"
     )
-    apply.add_argument("--target", action="append", default=[], metavar="NAME", help="only this preset (glob; repeat)")
     apply.add_argument("--fail-fast", action="store_true", help="start no new change after one fails")
     _add_config_option(apply)
     _add_connection_options(apply)

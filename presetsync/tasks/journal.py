@@ -214,6 +214,17 @@ class Journal:
                 raise
             self._conn.execute("COMMIT")
 
+    def _paged(self, sql: str, args: list[Any], batch: int) -> Iterator[tuple]:
+        """Rows of *sql* a page at a time (keyset paging): its first placeholder is the key
+        to start after, its last the page size, and its first column the key."""
+        after = 0
+        while True:
+            rows = self._read(sql, [after, *args, batch])
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1][0]
+
     def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
         with self._lock:
             return self._conn.execute(sql, tuple(args)).fetchall()
@@ -347,18 +358,12 @@ class Journal:
             states = list(states)
             where = f" AND COALESCE(t.state, 'new') IN ({', '.join('?' * len(states))})"
             args = states
-        after = 0
-        while True:
-            rows = self._read(
-                f"SELECT {_COLUMNS} FROM scope s LEFT JOIN tasks t ON t.id = s.id "
-                f"WHERE s.seq > ?{where} ORDER BY s.seq LIMIT ?",
-                [after, *args, batch],
-            )
-            if not rows:
-                return
-            for row in rows:
-                yield Entry(*row)
-            after = rows[-1][0]
+        sql = (
+            f"SELECT {_COLUMNS} FROM scope s LEFT JOIN tasks t ON t.id = s.id "
+            f"WHERE s.seq > ?{where} ORDER BY s.seq LIMIT ?"
+        )
+        for row in self._paged(sql, args, batch):
+            yield Entry(*row)
 
     def overwrites(self, limit: int = 10) -> tuple[int, list[tuple[Entry, str]]]:
         """Scope tasks still to send whose output an *other* journal task (a different body)
@@ -381,19 +386,13 @@ class Journal:
             states = list(states)
             where = f" AND t.state IN ({', '.join('?' * len(states))})"
             args = states
-        after = 0
-        while True:
-            rows = self._read(
-                f"SELECT t.rowid, t.id, t.body, t.source, t.state, t.taskid, t.error, t.attempts, t.sending_at, "
-                f"t.doubt_at, t.status, t.status_error, t.submitted_at FROM tasks t WHERE t.rowid > ?{where} "
-                "ORDER BY t.rowid LIMIT ?",
-                [after, *args, BATCH],
-            )
-            if not rows:
-                return
-            for row in rows:
-                yield Entry(*row)
-            after = rows[-1][0]
+        sql = (
+            "SELECT t.rowid, t.id, t.body, t.source, t.state, t.taskid, t.error, t.attempts, t.sending_at, "
+            f"t.doubt_at, t.status, t.status_error, t.submitted_at FROM tasks t WHERE t.rowid > ?{where} "
+            "ORDER BY t.rowid LIMIT ?"
+        )
+        for row in self._paged(sql, args, BATCH):
+            yield Entry(*row)
 
     def scope_all(self) -> int:
         """Put every journal task in the scope (``status`` without a manifest)."""

@@ -24,32 +24,16 @@ from .config import Config, load_config
 from .connect import open_client
 from .errors import InputError, PresetsyncError, StalePlanError
 from .local import command as serve_command
+from .options import add_config_option, add_connection_options
 from .tasks import command as tasks_command
 
 EXIT_OK, EXIT_INVALID, EXIT_CHANGES, EXIT_REFUSED, EXIT_SERVICE = 0, 1, 2, 3, 4
-
-
-def _add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-c", "--config", type=Path, default=None, help="presetsync.yaml to use (default: the one in this directory)"
-    )
 
 
 def _add_preset_selection(parser: argparse.ArgumentParser, paths_help: str) -> None:
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=paths_help)
     parser.add_argument("--target", action="append", default=[], metavar="NAME", help="only this preset (glob; repeat)")
     parser.add_argument("--prune", action="store_true", default=None, help="delete managed presets not in the files")
-
-
-def _add_connection_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("service")
-    group.add_argument("--region", default=None, help="signing region (default: config, else cn-beijing-6)")
-    group.add_argument(
-        "--endpoint",
-        default=None,
-        help="service URL, or 'local' for the embedded local service (default: config, else the official endpoint)",
-    )
-    group.add_argument("--use-ssl", action="store_true", help="https where the region's endpoint offers it")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("operation", choices=sorted(OPERATIONS), metavar="OPERATION", help=", ".join(OPERATIONS))
     call.add_argument("args", nargs="*", metavar="NAME=VALUE")
     call.add_argument("--body", help="JSON body for POST operations, or @FILE")
-    _add_connection_options(call)
-    _add_config_option(call)
+    add_connection_options(call)
+    add_config_option(call)
     call.set_defaults(func=run_call)
 
     validate = sub.add_parser(
@@ -84,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "looked up with one GetPresetList).",
     )
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: config)")
-    _add_config_option(validate)
+    add_config_option(validate)
     validate.set_defaults(func=run_validate)
 
     plan = sub.add_parser(
@@ -98,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when there are none"
     )
-    _add_config_option(plan)
-    _add_connection_options(plan)
+    add_config_option(plan)
+    add_connection_options(plan)
     plan.set_defaults(func=run_plan)
 
     apply = sub.add_parser(
@@ -116,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--parallelism", type=int, default=None, metavar="N", help="changes in flight (default: config, 4)"
     )
     apply.add_argument("--fail-fast", action="store_true", help="start no new change after one fails")
-    _add_config_option(apply)
-    _add_connection_options(apply)
+    add_config_option(apply)
+    add_connection_options(apply)
     apply.set_defaults(func=run_apply)
 
     export = sub.add_parser(
@@ -130,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--type", dest="presettype", metavar="T", help="only presets of this presettype")
     export.add_argument("-o", "--out", type=Path, help="a .yaml FILE, or a DIR (default: standard output)")
     export.add_argument("--split", action="store_true", help="one file per preset in DIR")
-    _add_config_option(export)
-    _add_connection_options(export)
+    add_config_option(export)
+    add_connection_options(export)
     export.set_defaults(func=run_export)
 
     serve_command.register(sub)

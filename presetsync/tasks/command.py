@@ -38,6 +38,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..options import add_config_option, add_connection_options
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -56,17 +58,8 @@ STATUSES = ("init", "exec", "succ", "fail")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-c", "--config", type=Path, default=None, help="presetsync.yaml to use (default: the one in this directory)"
-    )
-    group = parser.add_argument_group("service")
-    group.add_argument("--region", default=None, help="signing region (default: config, else cn-beijing-6)")
-    group.add_argument(
-        "--endpoint",
-        default=None,
-        help="service URL, or 'local' for the embedded local service (default: config, else the official endpoint)",
-    )
-    group.add_argument("--use-ssl", action="store_true", help="https where the region's endpoint offers it")
+    add_config_option(parser)
+    add_connection_options(parser)
 
 
 def _task_ids(parser: argparse.ArgumentParser) -> None:

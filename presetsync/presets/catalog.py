@@ -15,8 +15,9 @@ The rest comes from the standard keywords of the same property: ``default``, ``m
 but undocumented fields under ``"x-presetsync-extras"`` (dotted path -> note), used to explain
 "unknown field" problems.
 
-Schemas are loaded with ``importlib.resources`` from the package ``presetsync.schemas``; in a
-source checkout where that package is not importable, from ``schemas/`` next to the package.
+Schemas are loaded with ``importlib.resources`` from the package ``presetsync.schemas``; where
+that does not work (Python 3.9, or a source checkout), from ``presetsync/schemas/`` or the
+repository's ``schemas/``.
 """
 
 from __future__ import annotations
@@ -53,8 +54,13 @@ def _schema_text(name: str) -> str:
             return resource.read_text(encoding="utf-8")
     except (ImportError, AttributeError, TypeError, OSError):
         pass
-    fallback = Path(__file__).resolve().parent.parent.parent / "schemas" / name
-    return fallback.read_text(encoding="utf-8")
+    # Python 3.9 cannot open resources of a namespace package: look where setup.cfg installs
+    # the schemas (presetsync/schemas/), then in a source checkout (schemas/ beside the package).
+    package_dir = Path(__file__).resolve().parent.parent
+    for folder in (package_dir / "schemas", package_dir.parent / "schemas"):
+        if (folder / name).is_file():
+            return (folder / name).read_text(encoding="utf-8")
+    raise FileNotFoundError(f"schema {name} is not installed with presetsync (looked in {SCHEMA_PACKAGE})")
 
 
 @functools.cache

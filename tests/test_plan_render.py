@@ -102,3 +102,17 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
     assert use_colour(_Terminal()) is False
     monkeypatch.setenv("NO_COLOR", "")
     assert use_colour(_Terminal()) is True, "an empty NO_COLOR does not count (no-color.org)"
+
+
+def test_a_list_without_params_falls_back_to_one_detail_per_preset():
+    from scripted import Reply, ScriptedServer
+
+    from presetsync.api import Credentials, OfflineClient
+
+    listing = {"presetList": [{"preset": "a1", "presetType": "avop", "description": ""}], "errNum": 0}
+    detail = {"presetdetail": {"presetType": "avop", "param": {"f": "mp4"}, "description": "d"}, "errNum": 0}
+    with ScriptedServer([Reply(200, listing), Reply(200, detail)]) as server:
+        client = OfflineClient(endpoint=server.url, credentials=Credentials("AKLTEXAMPLE", "x"))
+        live = fetch_live(client)
+    assert live["a1"].param == {"f": "mp4"} and live["a1"].description == "d"
+    assert [r.path for r in server.requests] == ["/?withDetail=1&presettype=&presets=", "/?preset=a1"]

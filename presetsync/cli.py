@@ -233,7 +233,6 @@ def _confirm(prompt: str) -> bool:
 def run_apply(args: argparse.Namespace) -> int:
     from .presets.apply import Applier, AuditLog, format_outcome, steps_for
     from .presets.live import fetch_live, fingerprint
-    from .presets.normalize import normalize_preset
     from .presets.plan import build_plan, matches
     from .presets.render import render_text, use_colour
     from .presets.safety import check_safety
@@ -265,10 +264,7 @@ def run_apply(args: argparse.Namespace) -> int:
         live = fetch_live(client)
 
         def live_fingerprint(name: str) -> str | None:
-            p = live.get(name)
-            if p is None:
-                return None
-            return fingerprint(normalize_preset(p.name, p.presettype, p.description, p.param, config.extra_fields))
+            return fingerprint(live[name].normalized(config.extra_fields)) if name in live else None
 
         if saved is not None:
             if (saved.endpoint, saved.region) != (endpoint, client.region):

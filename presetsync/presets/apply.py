@@ -25,7 +25,7 @@ from typing import Any
 
 from ..api.client import OfflineClient
 from ..errors import ApiError, OutcomeUnknown, ServiceError
-from .live import LivePreset, fingerprint
+from .live import fetch_live, fingerprint
 from .normalize import normalize_preset
 from .plan import CREATE, DELETE, REPLACE, UPDATE
 
@@ -66,9 +66,6 @@ class ApplyResult:
             f"Apply: {self.count(DONE)} done, {self.count(FAILED)} failed, "
             f"{self.count(CONFLICT)} conflict(s), {self.count(SKIPPED)} skipped."
         )
-
-
-PHASES = {REPLACE: 0, CREATE: 1, UPDATE: 2, DELETE: 3}
 
 
 def steps_for(changes: Iterable[Any]) -> list[Step]:
@@ -135,11 +132,6 @@ class Applier:
 
     # --- reading ---------------------------------------------------------------------
 
-    def normalized(self, preset: LivePreset | None) -> dict | None:
-        if preset is None:
-            return None
-        return normalize_preset(preset.name, preset.presettype, preset.description, preset.param, self.extra_fields)
-
     def desired(self, step: Step) -> dict | None:
         if step.body is None:
             return None
@@ -150,14 +142,8 @@ class Applier:
 
     def read(self, name: str) -> dict | None:
         """The preset's normalised live state, or None when it does not exist."""
-        answer = self.client.get_preset_list(withDetail=1, presettype="", presets=name)
-        for item in answer.get("presetList") or []:
-            if item.get("preset") == name:
-                if "param" not in item:
-                    item = {**item, **(self.client.get_preset_detail(preset=name).get("presetdetail") or {})}
-                kind = str(item.get("presetType", item.get("presettype", "")))
-                return self.normalized(LivePreset(name, kind, str(item.get("description") or ""), item.get("param")))
-        return None
+        preset = fetch_live(self.client, names=name).get(name)
+        return preset.normalized(self.extra_fields) if preset is not None else None
 
     # --- running ---------------------------------------------------------------------
 

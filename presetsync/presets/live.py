@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.client import OfflineClient
+from .normalize import normalize_preset
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,9 @@ class LivePreset:
     description: str
     param: Any
 
-    def body(self) -> dict:
-        return {
-            "preset": self.name,
-            "presettype": self.presettype,
-            "description": self.description,
-            "param": self.param,
-        }
+    def normalized(self, extra_fields: Any = None) -> dict:
+        """The canonical form plans compare (see normalize.py)."""
+        return normalize_preset(self.name, self.presettype, self.description, self.param, extra_fields)
 
 
 def _type_of(item: dict) -> str:
@@ -35,9 +32,9 @@ def _type_of(item: dict) -> str:
     return str(item.get("presetType", item.get("presettype", "")))
 
 
-def fetch_live(client: OfflineClient) -> dict[str, LivePreset]:
-    """Every live preset of the account, by name."""
-    answer = client.get_preset_list(withDetail=1, presettype="", presets="")
+def fetch_live(client: OfflineClient, names: str = "") -> dict[str, LivePreset]:
+    """Every live preset of the account (or those in *names*, comma-separated), by name."""
+    answer = client.get_preset_list(withDetail=1, presettype="", presets=names)
     live = {}
     for item in answer.get("presetList") or []:
         name = str(item.get("preset", ""))

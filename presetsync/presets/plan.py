@@ -128,9 +128,6 @@ def build_plan(
     def wanted(name: str) -> bool:
         return not targets or matches(name, targets)
 
-    def norm(name: str, presettype: str, description: Any, param: Any) -> dict:
-        return normalize_preset(name, presettype, description, param, extra_fields)
-
     plan = Plan()
     creates, updates, replaces, deletes = [], [], [], []
     desired_names = set()
@@ -138,14 +135,14 @@ def build_plan(
         desired_names.add(d.name)
         if not wanted(d.name):
             continue
-        after = norm(d.name, d.presettype, d.description, d.param)
+        after = normalize_preset(d.name, d.presettype, d.description, d.param, extra_fields)
         body = d.body() if hasattr(d, "body") else _body(d)
         source = f"{d.file}:{d.line}"
         current = live.get(d.name)
         if current is None:
             creates.append(Change(CREATE, d.name, d.presettype, None, after, body=body, source=source))
             continue
-        before = norm(current.name, current.presettype, current.description, current.param)
+        before = current.normalized(extra_fields)
         if before == after:
             plan.unchanged.append(d.name)
         elif current.presettype != d.presettype:
@@ -170,7 +167,7 @@ def build_plan(
         for name in sorted(set(live) - desired_names):
             if wanted(name) and matches(name, manage) and not matches(name, protect):
                 current = live[name]
-                before = norm(current.name, current.presettype, current.description, current.param)
+                before = current.normalized(extra_fields)
                 deletes.append(Change(DELETE, name, current.presettype, before, None))
     # Apply order: replacements (delete then create), creates, updates, prune deletes last.
     plan.changes = replaces + creates + updates + deletes

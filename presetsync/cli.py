@@ -2,7 +2,8 @@
 
 Exit codes (README has the same table):
   0 success; ``plan --detailed-exitcode``: no changes
-  1 invalid input (files, manifest, flags, config); nothing was sent
+  1 invalid input (files, manifest, flags, config); nothing was sent; ``lint``: findings;
+    ``preview``, ``plan --preview``: a preset does not render as declared
   2 ``plan --detailed-exitcode``: changes present
   3 refused: unsafe plan, stale saved plan, conflict
   4 service error (auth, network, API), possibly after partial work, which is reported
@@ -13,21 +14,39 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .api.operations import OPERATIONS
-from .config import Config, load_config
 from .connect import open_client
-from .errors import InputError, PresetsyncError, StalePlanError
+from .errors import ExitStatus, InputError, PresetsyncError
 from .local import command as serve_command
-from .options import add_config_option, add_connection_options
+from .media import command as preview_command
+from .options import add_config_option, add_connection_options, retry_policy
 from .tasks import command as tasks_command
 
-EXIT_OK, EXIT_INVALID, EXIT_CHANGES, EXIT_REFUSED, EXIT_SERVICE = 0, 1, 2, 3, 4
+if TYPE_CHECKING:
+    from .config import Config
+
+EXIT_OK, EXIT_INVALID, EXIT_CHANGES, EXIT_REFUSED, EXIT_SERVICE = (
+    ExitStatus.OK,
+    ExitStatus.ERROR,
+    ExitStatus.CHANGES,
+    ExitStatus.REFUSED,
+    ExitStatus.PARTIAL,
+)
+
+
+def load_config(path: Path | None) -> Config:
+    """presetsync.yaml (see config.py), imported on first use: ``--version`` and ``--help`` need
+    neither it nor jsonschema."""
+    from .config import load_config as load
+
+    return load(path)
 
 
 def _add_preset_selection(parser: argparse.ArgumentParser, paths_help: str) -> None:
@@ -36,12 +55,22 @@ def _add_preset_selection(parser: argparse.ArgumentParser, paths_help: str) -> N
     parser.add_argument("--prune", action="store_true", default=None, help="delete managed presets not in the files")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with bad usage exiting 1 (the README's "invalid input") rather than 2, which
+    ``plan --detailed-exitcode`` uses for "changes present"; subcommands inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitStatus.ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="presetsync",
         description="Kingsoft Cloud offline transcoding presets and tasks as code.",
-        epilog="Exit codes: 0 ok, 1 invalid input (nothing sent), 2 plan has changes (--detailed-exitcode), "
-        "3 refused (unsafe, stale, conflict), 4 service error, 5 tasks wait timed out.",
+        epilog="Exit codes: 0 ok, 1 invalid input (nothing sent), lint findings or preview mismatches, "
+        "2 plan has changes (--detailed-exitcode), 3 refused (unsafe, stale, conflict), 4 service error, "
+        "5 tasks wait timed out.",
     )
     parser.add_argument("--version", action="version", version=f"presetsync {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: info, -vv: debug (secrets redacted)")
@@ -68,8 +97,27 @@ def build_parser() -> argparse.ArgumentParser:
         "looked up with one GetPresetList).",
     )
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: config)")
+    validate.add_argument(
+        "--only-configured",
+        action="store_true",
+        help="of the files given, check only preset files under the config's presets: paths and task manifests, "
+        "and skip the rest silently (the pre-commit hook)",
+    )
     add_config_option(validate)
     validate.set_defaults(func=run_validate)
+
+    lint = sub.add_parser(
+        "lint",
+        help="check rules across presets offline (ladder, bits per pixel, duplicates, HLS GOP)",
+        description="Check rules that no single preset's schema sees: ladder-monotonic, bits-per-pixel, "
+        "duplicate-param, hls-gop. Prints each finding as file:line:col: ID message; exit 1 when there is any. "
+        "Silence a rule with 'lint: {ignore: [ID]}' or 'lint: {ignore_presets: {ID: [GLOB]}}' in presetsync.yaml. "
+        "Never contacts the service.",
+    )
+    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories (default: config)")
+    lint.add_argument("--chart", type=Path, metavar="FILE", help="also draw the bitrate ladder as an SVG file")
+    add_config_option(lint)
+    lint.set_defaults(func=run_lint)
 
     plan = sub.add_parser(
         "plan",
@@ -80,8 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--out", type=Path, help="save the plan to FILE for a later 'apply FILE'")
     plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plan.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        metavar="N",
+        help="markdown: longer than N characters (default 60000, a pull-request comment), show the summary table "
+        "without the per-preset diffs",
+    )
+    plan.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when there are none"
     )
+    preview_command.add_plan_option(plan)
     add_config_option(plan)
     add_connection_options(plan)
     plan.set_defaults(func=run_plan)
@@ -120,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve_command.register(sub)
     tasks_command.register(sub)
+    preview_command.register(sub)
     return parser
 
 
@@ -163,6 +221,7 @@ def client_for(args: argparse.Namespace, config: Config):
         args.region or config.region,
         state_dir=config.base_dir / ".presetsync",
         use_ssl=args.use_ssl,
+        retry=retry_policy(args, config),
     )
 
 
@@ -179,28 +238,50 @@ def run_validate(args: argparse.Namespace) -> int:
     from .presets.validate import validate_paths
 
     config = load_config(args.config)
-    return validate_paths(args.paths or None, config)
+    paths = args.paths
+    if args.only_configured and paths:
+        from .presets.configured import configured_files
+
+        paths = configured_files(paths, config)
+        if not paths:
+            return EXIT_OK  # none of the files is presetsync's
+    return validate_paths(paths or None, config)
 
 
-def run_plan(args: argparse.Namespace) -> int:
-    from .presets.live import fetch_live
-    from .presets.plan import build_plan
-    from .presets.render import RENDERERS, use_colour
-    from .presets.saved import save_plan
-    from .presets.validate import load_presets
+def run_lint(args: argparse.Namespace) -> int:
+    from .presets.lint import lint_paths
 
     config = load_config(args.config)
-    loaded = load_presets(args.paths or None, config, manifests=[])  # task manifests are not presets
-    if loaded.problems:
-        for problem in loaded.problems:
-            print(problem, file=sys.stderr)
-        print(f"presetsync: {len(loaded.problems)} problem(s) in the preset files; nothing was sent", file=sys.stderr)
-        return EXIT_INVALID
-    with client_for(args, config) as client:
-        live = fetch_live(client)
-        endpoint = client.endpoint if (args.endpoint or config.endpoint) != "local" else "local"
-        region = client.region
-    plan = build_plan(
+    return lint_paths(args.paths or None, config, chart=args.chart)
+
+
+def _load_preset_files(args: argparse.Namespace, config: Config):
+    """The preset files (task manifests among them are skipped); None after printing their problems."""
+    from .presets.validate import load_presets
+
+    loaded = load_presets(args.paths or None, config, manifests=[])
+    if not loaded.problems:
+        return loaded
+    for problem in loaded.problems:
+        print(problem, file=sys.stderr)
+    print(f"presetsync: {len(loaded.problems)} problem(s) in the preset files; nothing was sent", file=sys.stderr)
+    return None
+
+
+def _target(args: argparse.Namespace, config: Config, client):
+    """Where this command's plan applies: ``local`` (its port changes every run) or the URL,
+    the region and a fingerprint of the access key id."""
+    from .connect import LOCAL
+    from .presets.plan import Target
+
+    endpoint = LOCAL if (args.endpoint or config.endpoint) == LOCAL else client.endpoint
+    return Target.of(endpoint, client.region, client.credentials.access_key_id)
+
+
+def _build_plan(args: argparse.Namespace, config: Config, loaded, live, target):
+    from .presets.plan import build_plan
+
+    return build_plan(
         loaded.presets,
         live,
         targets=args.target,
@@ -208,16 +289,38 @@ def run_plan(args: argparse.Namespace) -> int:
         manage=config.manage,
         protect=config.protect,
         extra_fields=config.extra_fields,
+        target=target,
     )
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from .presets import render
+    from .presets.live import fetch_live
+    from .presets.saved import save_plan
+
+    if args.max_chars is not None and args.format != "markdown":
+        raise InputError("--max-chars is for --format markdown")
+    if args.max_chars is not None and args.max_chars < render.MARKDOWN_MIN_CHARS:
+        raise InputError(f"--max-chars must be at least {render.MARKDOWN_MIN_CHARS}")
+    config = load_config(args.config)
+    loaded = _load_preset_files(args, config)
+    if loaded is None:
+        return EXIT_INVALID
+    with client_for(args, config) as client:
+        plan = _build_plan(args, config, loaded, fetch_live(client), _target(args, config, client))
+    verdict = plan.safety_verdict(config.safety, config.protect)  # what apply would say, without --force
     if args.format == "text":
-        sys.stdout.write(RENDERERS["text"](plan, colour=use_colour(sys.stdout)))
+        sys.stdout.write(render.render_text(plan, colour=render.use_colour(sys.stdout), verdict=verdict))
+    elif args.format == "json":
+        sys.stdout.write(render.render_json(plan, verdict))
     else:
-        sys.stdout.write(RENDERERS[args.format](plan))
+        sys.stdout.write(render.render_markdown(plan, verdict, args.max_chars or render.MARKDOWN_MAX_CHARS))
     if args.out:
-        save_plan(plan, args.out, endpoint=endpoint, region=region)
+        save_plan(plan, args.out)
         print(
             f"Saved the plan to {args.out}: run 'presetsync apply {args.out}' to apply exactly this.", file=sys.stderr
         )
+    preview_command.preview_plan(args, plan)  # --preview: exit 1 when a preset does not render as declared
     return EXIT_CHANGES if args.detailed_exitcode and plan.has_changes else EXIT_OK
 
 
@@ -231,89 +334,46 @@ def _confirm(prompt: str) -> bool:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from .presets.apply import Applier, AuditLog, format_outcome, steps_for
-    from .presets.live import fetch_live, fingerprint
-    from .presets.plan import build_plan, matches
-    from .presets.render import render_text, use_colour
-    from .presets.safety import check_safety
+    from .presets.apply import ApplyOptions, AuditLog, apply_plan
+    from .presets.live import fetch_live
+    from .presets.render import use_colour
     from .presets.saved import is_saved_plan, load_saved_plan
-    from .presets.validate import load_presets
 
     if not args.auto_approve and not sys.stdin.isatty():
         raise InputError("apply needs confirmation on a terminal; in CI pass --auto-approve")
     if args.parallelism is not None and args.parallelism < 1:
         raise InputError("--parallelism must be at least 1")
     config = load_config(args.config)
-    saved = None
-    if len(args.paths) == 1 and is_saved_plan(args.paths[0]):
-        saved = load_saved_plan(args.paths[0])
-        if args.target or args.prune:
-            raise InputError("a saved plan is applied as it is: --target and --prune belong to 'plan'")
-    else:
-        loaded = load_presets(args.paths or None, config, manifests=[])  # task manifests are not presets
-        if loaded.problems:
-            for problem in loaded.problems:
-                print(problem, file=sys.stderr)
-            print(
-                f"presetsync: {len(loaded.problems)} problem(s) in the preset files; nothing was sent", file=sys.stderr
-            )
-            return EXIT_INVALID
-
+    plan_file = args.paths[0] if len(args.paths) == 1 and is_saved_plan(args.paths[0]) else None
+    if plan_file is not None and (args.target or args.prune):
+        raise InputError("a saved plan is applied as it is: --target and --prune belong to 'plan'")
+    loaded = None if plan_file is not None else _load_preset_files(args, config)
+    if plan_file is None and loaded is None:
+        return EXIT_INVALID
+    options = ApplyOptions(
+        safety=config.safety,
+        protect=config.protect,
+        force=args.force,
+        parallelism=args.parallelism or config.parallelism,
+        fail_fast=args.fail_fast,
+        colour=use_colour(sys.stdout),
+    )
+    prompt = "Apply these changes? Only 'yes' is accepted [y/N]: "
     with client_for(args, config) as client:
-        endpoint = "local" if (args.endpoint or config.endpoint) == "local" else client.endpoint
+        target = _target(args, config, client)
+        saved = load_saved_plan(plan_file, target) if plan_file is not None else None  # before any request
         live = fetch_live(client)
-
-        def live_fingerprint(name: str) -> str | None:
-            return fingerprint(live[name].normalized(config.extra_fields)) if name in live else None
-
-        if saved is not None:
-            if (saved.endpoint, saved.region) != (endpoint, client.region):
-                raise InputError(
-                    f"the saved plan was made for {saved.endpoint} ({saved.region}), "
-                    f"not {endpoint} ({client.region}); plan again"
-                )
-            stale = [c.name for c in saved.changes if live_fingerprint(c.name) != c.fingerprint]
-            if stale:
-                raise StalePlanError(
-                    f"refused: the saved plan is stale: {', '.join(stale)} changed since it was made; "
-                    "nothing was applied, plan again"
-                )
-            changes = saved.changes
-            desired_names = set(saved.plan.get("unchanged", [])) | {c.name for c in changes if c.action != "delete"}
-            for c in changes:
-                print(f"  {c.action} {c.name} ({c.presettype})")
-        else:
-            plan = build_plan(
-                loaded.presets,
-                live,
-                targets=args.target,
-                prune=config.prune if args.prune is None else args.prune,
-                manage=config.manage,
-                protect=config.protect,
-                extra_fields=config.extra_fields,
-            )
-            changes = plan.changes
-            desired_names = {p.name for p in loaded.presets}
-            sys.stdout.write(render_text(plan, colour=use_colour(sys.stdout)))
-        if not changes:
-            if saved is not None:
-                print("The saved plan has no changes.")
-            return EXIT_OK
-        managed = sum(1 for name in live if name in desired_names or matches(name, config.manage))
-        check_safety(changes, managed=managed, safety=config.safety, protect=config.protect, force=args.force)
-        if not args.auto_approve and not _confirm("Apply these changes? Only 'yes' is accepted [y/N]: "):
-            print("Apply cancelled; nothing was changed.")
-            return EXIT_OK
-        applier = Applier(
+        result = apply_plan(
+            saved or _build_plan(args, config, loaded, live, target),
             client,
-            parallelism=args.parallelism or config.parallelism,
-            fail_fast=args.fail_fast,
-            extra_fields=config.extra_fields,
+            live,
+            options,
             audit=AuditLog(config.base_dir / ".presetsync" / "apply-log.jsonl"),
-            report=lambda outcome: print(format_outcome(outcome), flush=True),
+            write=lambda text: print(text, flush=True),
+            confirm=None if args.auto_approve else lambda: _confirm(prompt),
         )
-        result = applier.run(steps_for(changes))
-    print(result.summary())
+    if result.interrupted:
+        return ExitStatus.INTERRUPTED
     if result.count("failed"):
         return EXIT_SERVICE
     if result.count("conflict"):
@@ -349,6 +409,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _configure_logging(verbosity: int) -> None:
+    import logging  # here: --version and --help do without it
+
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if verbosity < 3:
@@ -356,17 +418,23 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_OK
+    """Run one command; its exit status (:class:`~presetsync.errors.ExitStatus`)."""
     try:
-        return args.func(args)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        _configure_logging(args.verbose)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return ExitStatus.ERROR
+        return int(args.func(args))
     except PresetsyncError as exc:
         print(f"presetsync: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("presetsync: interrupted", file=sys.stderr)
-        return 130
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`presetsync tasks list | head`): stop quietly, as git and pip do.
+        # Point stdout at /dev/null so that Python's last flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.OK

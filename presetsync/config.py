@@ -13,13 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from .errors import ConfigError
 from .presets.catalog import config_schema
-from .presets.files import load_yaml
 from .presets.model import Problem
-from .presets.validate import SchemaErrorTranslator
 
 CONFIG_NAMES = ("presetsync.yaml", "presetsync.yml")
 
@@ -38,6 +34,14 @@ class Safety:
     max_deletes: int | None = None
     max_change_percent: float | None = None
     min_existing: int | None = None
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """``lint:``: rule ids that never run, and per rule id the preset name globs it skips."""
+
+    ignore: tuple[str, ...] = ()
+    ignore_presets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,8 +63,11 @@ class Config:
     prune: bool = False
     safety: Safety = field(default_factory=Safety)
     parallelism: int = 4
+    retry_budget: float | None = None  # None: the client's default (RetryPolicy.budget)
     extra_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    journal: str | None = None  # a PostgreSQL URL; None: the SQLite file in .presetsync/
     tasks: dict[str, Any] = field(default_factory=dict)
+    lint: LintSettings = field(default_factory=LintSettings)
 
     def extra_fields_for(self, presettype: str) -> tuple[str, ...]:
         return self.extra_fields.get(presettype, ())
@@ -99,6 +106,12 @@ def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Conf
     path = Path(os.path.normpath(cwd / Path(path).expanduser()))
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file")
+    # here: without a configuration file, no YAML nor jsonschema to import
+    import jsonschema
+
+    from .presets.files import load_yaml
+    from .presets.validate import SchemaErrorTranslator
+
     doc = load_yaml(path, allow_empty=True)
     if doc.problems:
         _raise(doc.problems)
@@ -131,6 +144,12 @@ def _build(data: Mapping[str, Any], path: Path | None, base_dir: Path) -> Config
             min_existing=safety.get("min_existing", _default("safety", "min_existing")),
         ),
         parallelism=int(data.get("parallelism", _default("parallelism"))),
+        retry_budget=data.get("retry_budget"),
         extra_fields={k: tuple(v) for k, v in data.get("extra_fields", {}).items()},
+        journal=data.get("journal"),
         tasks=dict(data.get("tasks", {})),
+        lint=LintSettings(
+            ignore=tuple(data.get("lint", {}).get("ignore", ())),
+            ignore_presets={k: tuple(v) for k, v in data.get("lint", {}).get("ignore_presets", {}).items()},
+        ),
     )

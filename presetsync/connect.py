@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .api.client import OfflineClient
 from .api.endpoints import DEFAULT_REGION
+
+if TYPE_CHECKING:
+    from .api.client import OfflineClient
 
 LOCAL = "local"
 
@@ -26,6 +29,8 @@ def open_client(
     use_ssl: bool = False,
     **client_options,
 ) -> Iterator[OfflineClient]:
+    from .api.client import OfflineClient  # here: requests is imported only by commands that talk
+
     region = region or DEFAULT_REGION
     if endpoint == LOCAL:
         from .local.embedded import start_embedded

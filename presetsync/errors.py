@@ -1,18 +1,33 @@
-"""One small hierarchy of errors; cli.py maps each to an exit code (see README)."""
+"""One small hierarchy of errors, and the exit statuses cli.py maps them to (see README)."""
 
 from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitStatus(IntEnum):
+    """What every command exits with: one table, in README's "Exit codes"."""
+
+    OK = 0
+    ERROR = 1  # invalid input or usage (argparse's included): nothing was sent
+    CHANGES = 2  # plan --detailed-exitcode: there are changes
+    REFUSED = 3  # unsafe, stale, modified or foreign plan; conflict; overwrite
+    PARTIAL = 4  # a service error, or some of the work failed (reported)
+    TIMEOUT = 5  # tasks wait --timeout
+    INTERRUPTED = 130  # Ctrl-C
 
 
 class PresetsyncError(Exception):
     """Base class. ``exit_code`` is what the command line exits with."""
 
-    exit_code = 4
+    exit_code = ExitStatus.PARTIAL
 
 
 class InputError(PresetsyncError):
     """Invalid input (files, manifest, flags, config, arguments): nothing was sent."""
 
-    exit_code = 1
+    exit_code = ExitStatus.ERROR
 
 
 class ConfigError(InputError):
@@ -30,7 +45,7 @@ class ParamValidationError(InputError):
 class RefusedError(PresetsyncError):
     """presetsync refused to act: unsafe plan, stale saved plan, conflict."""
 
-    exit_code = 3
+    exit_code = ExitStatus.REFUSED
 
 
 class UnsafePlanError(RefusedError):
@@ -44,14 +59,15 @@ class StalePlanError(RefusedError):
 class ServiceError(PresetsyncError):
     """The service could not be reached or answered with an error."""
 
-    exit_code = 4
+    exit_code = ExitStatus.PARTIAL
 
 
 class ApiError(ServiceError):
     """The service answered with HTTP >= 300 or ``errNum`` != 0.
 
     ``response`` mirrors the official SDK's ``ClientError.response`` so that existing
-    scripts that read ``e.response['Error']['Code']`` keep working.
+    scripts that read ``e.response['Error']['Code']`` keep working. ``body`` is the answer's
+    parsed JSON, whole (None when it was not JSON).
     """
 
     def __init__(
@@ -65,6 +81,7 @@ class ApiError(ServiceError):
         request_id: str | None = None,
         attempts: int = 1,
         excerpt: str | None = None,
+        body: Any = None,
     ):
         self.operation = operation
         self.status = status
@@ -74,14 +91,15 @@ class ApiError(ServiceError):
         self.request_id = request_id
         self.attempts = attempts
         self.excerpt = excerpt
+        self.body = body
         super().__init__(self._describe())
 
     @property
     def response(self) -> dict:
-        return {
-            "Error": {"Code": self.code or str(self.err_num or self.status), "Message": self.err_msg or ""},
-            "ResponseMetadata": {"RequestId": self.request_id, "HTTPStatusCode": self.status},
-        }
+        error = self.body.get("Error") or self.body.get("error") if isinstance(self.body, dict) else None
+        if not isinstance(error, dict):  # the SDK takes an Error object as it is, whole
+            error = {"Code": self.code or str(self.err_num or self.status), "Message": self.err_msg or ""}
+        return {"Error": error, "ResponseMetadata": {"RequestId": self.request_id, "HTTPStatusCode": self.status}}
 
     def _describe(self) -> str:
         parts = [f"{self.operation} failed: HTTP {self.status}"]

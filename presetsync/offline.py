@@ -6,9 +6,9 @@
 
 Method names, arguments, defaults and the requests sent are the official SDK's, including
 its quirks (``GetTaskMetaInfo()`` without a taskid lists tasks with ``limit=0``). As with the
-SDK, an answer of HTTP 200 with ``errNum`` != 0 is returned as a dict; HTTP errors raise
-:class:`presetsync.errors.ApiError`, whose ``.response`` is shaped like the SDK's
-``ClientError.response``.
+SDK, an answer of HTTP 200 with ``errNum`` != 0 is returned as the dict it is, whole; HTTP
+errors raise :class:`presetsync.errors.ApiError`, whose ``.response`` is shaped like the SDK's
+``ClientError.response`` (the answer's ``Error`` object whole) and ``.body`` is the whole answer.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class OfflineClient:
             return self.client.call(operation, args)
         except ApiError as exc:
             if exc.status < 300 and exc.excerpt is None:
-                return {"errNum": exc.err_num, "errMsg": exc.err_msg}
+                return exc.body  # the answer as it came, every field kept, as the SDK returns it
             raise
 
     def Preset(self, param):

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .api.client import RetryPolicy
+    from .config import Config
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -21,3 +27,26 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         help="service URL, or 'local' for the embedded local service (default: config, else the official endpoint)",
     )
     group.add_argument("--use-ssl", action="store_true", help="https where the region's endpoint offers it")
+    group.add_argument(
+        "--retry-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long reads (GetPresetList, GetTaskList, ...) are retried through failures, throttling and "
+        "dropped connections (default: config retry_budget, else 60); writes are never retried blindly",
+    )
+
+
+def retry_policy(args: argparse.Namespace, config: Config) -> RetryPolicy:
+    """The client's retry policy: ``--retry-budget`` wins over the config's ``retry_budget``."""
+    from .api.client import RetryPolicy
+    from .errors import InputError
+
+    budget = getattr(args, "retry_budget", None)
+    if budget is None:
+        budget = config.retry_budget
+    if budget is None:
+        return RetryPolicy()
+    if not (math.isfinite(budget) and budget >= 0):
+        raise InputError(f"--retry-budget must be a number of seconds, at least 0, got {budget:g}")
+    return RetryPolicy(budget=float(budget))

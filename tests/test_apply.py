@@ -191,10 +191,11 @@ def test_a_saved_plan_for_another_endpoint_is_refused(repo, tmp_path, local_serv
     plan_file = tmp_path / "plan.json"
     repo.run("plan", "-o", str(plan_file))
     data = json.loads(plan_file.read_text())
-    data["endpoint"] = "http://offline.example.test/"
+    data["target"]["endpoint"] = "http://offline.example.test/"  # an edit: see also test_saved_plan_integrity.py
     plan_file.write_text(json.dumps(data))
     code, _, err = repo.run("apply", str(plan_file), "--auto-approve")
-    assert code == 1 and "was made for http://offline.example.test/" in err
+    assert code == 3 and "modified" in err
+    assert "web_720p" not in repo.live()
 
 
 def test_a_concurrent_update_during_apply_is_a_conflict(local_service, make_client, tmp_path):

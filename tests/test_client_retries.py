@@ -52,10 +52,10 @@ def test_safe_operation_is_retried_until_it_succeeds(failure):
 
 
 def test_retries_stop_at_max_attempts_and_raise_the_last_error():
-    sleeps = []
+    sleeps = []  # a write: reads are retried within a time budget instead (test_retry_budget.py)
     with ScriptedServer([Reply(503, {"Error": {"Code": "ServiceUnavailable", "Message": "busy"}})] * 9) as server:
         with pytest.raises(ApiError) as info:
-            make_client(server.url, sleeps).get_preset_detail(preset="p1")
+            make_client(server.url, sleeps).del_preset(preset="p1")
     assert len(server.requests) == 5
     assert info.value.status == 503 and info.value.code == "ServiceUnavailable"
     assert info.value.attempts == 5

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_pre_commit_hook_runs_validate():
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = {h["id"]: h for h in hooks}["presetsync-validate"]
-    assert hook["entry"] == "presetsync validate"
+    assert hook["entry"] == "presetsync validate --only-configured"
     assert hook["language"] == "python"
 
 

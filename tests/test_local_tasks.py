@@ -65,12 +65,16 @@ def yyyymmdd(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y%m%d")
 
 
+AVINFO = {"preset": "probe", "presettype": "avinfo", "param": {}}
+
+
 @pytest.fixture
 def timed(service_factory, make_client, manual_clock):
     """A service whose tasks stay init 10 s then exec 20 s, and a client, on one manual clock."""
     service = service_factory(clock=manual_clock, task_durations=(10, 20))
     client = make_client(service, clock=manual_clock)
     client.preset(AVOP)
+    client.preset(AVINFO)
     return service, client
 
 
@@ -124,9 +128,21 @@ def test_status_goes_init_exec_succ_with_time(timed, manual_clock):
     assert seen == ["init", "init", "exec", "exec", "succ"]
 
 
+@pytest.mark.parametrize("strict", [False, True], ids=["accept-then-fail", "strict-create"])
 @pytest.mark.parametrize(("preset", "missing"), [("nosuch", "nosuch"), ("web_360p|nologo", "nologo")])
-def test_task_with_a_missing_preset_fails_when_done(timed, manual_clock, preset, missing):
-    _, client = timed
+def test_task_with_a_missing_preset_fails_when_done(
+    service_factory, make_client, manual_clock, preset, missing, strict
+):
+    """Both readings of the documents: accepted and failed when done, or (strict_create)
+    refused at once with preset_not_found and no task created."""
+    service = service_factory(clock=manual_clock, task_durations=(10, 20), strict_create=strict)
+    client = make_client(service, clock=manual_clock)
+    client.preset(AVOP)
+    if strict:
+        error = api_error(client.create_task, task_body(preset))
+        assert (error.status, error.err_num, missing in error.err_msg) == (200, 1003, True)
+        assert client.get_task_list()["total"] == 0
+        return
     taskid = client.create_task(task_body(preset))["taskid"]
     before = client.get_task_by_task_id(taskid=taskid)["taskInfo"]
     manual_clock.advance(30)
@@ -288,9 +304,9 @@ def test_paging_through_a_thousand_tasks(local_service, client):
     assert client.get_task_list(limit=0)["count"] == 100  # 0 means the default, 100
 
 
-def test_meta_info_of_a_finished_task_describes_its_output(client):
-    client.preset(AVOP)
-    taskid = client.create_task(task_body())["taskid"]
+def test_meta_info_of_an_avinfo_task_describes_its_source(client):
+    client.preset(AVINFO)
+    taskid = client.create_task(task_body("probe"))["taskid"]
 
     answer = client.get_task_meta_info(taskid=taskid)
 
@@ -300,50 +316,40 @@ def test_meta_info_of_a_finished_task_describes_its_output(client):
     assert isinstance(item["meta_info"], str)
     meta = json.loads(item["meta_info"])
     video, audio = meta["streams"]
-    assert (video["codec_type"], video["codec_name"], video["width"], video["height"]) == ("video", "h264", 640, 360)
-    assert (video["r_frame_rate"], video["bit_rate"]) == ("25/1", "500000")
+    assert (video["codec_type"], video["codec_name"], video["width"], video["height"]) == ("video", "h264", 1280, 720)
+    assert (video["r_frame_rate"], video["bit_rate"]) == ("25/1", "2000000")
     assert (audio["codec_type"], audio["codec_name"], audio["sample_rate"], audio["bit_rate"]) == (
         "audio",
         "aac",
         "44100",
-        "64000",
+        "128000",
     )
     assert audio["channels"] == 2
     fmt = meta["format"]
     assert (fmt["nb_streams"], fmt["format_name"]) == (2, "mov,mp4,m4a,3gp,3g2,mj2")
-    assert float(fmt["duration"]) > 0 and int(fmt["size"]) > 0 and fmt["bit_rate"] == "564000"
+    assert float(fmt["duration"]) > 0 and int(fmt["size"]) > 0 and fmt["bit_rate"] == "2128000"
     assert client.get_task_meta_info(taskid=taskid)["metaInfo"][0]["meta_info"] == item["meta_info"]
 
 
-def test_meta_info_follows_the_preset(client):
-    client.preset(
-        {
-            "preset": "audio_only",
-            "presettype": "avop",
-            "param": {"f": "flv", "VIDEO": {"vn": 1}, "AUDIO": {"acodec": "mp3", "ar": 22050}},
-        }
-    )
-    client.preset({"preset": "shot", "presettype": "avsnapshot", "param": {"width": 320, "height": 180}})
+def test_meta_info_follows_the_source(client):
+    client.preset(AVINFO)
 
-    audio = json.loads(
-        client.get_task_meta_info(taskid=client.create_task(task_body("audio_only"))["taskid"])["metaInfo"][0][
-            "meta_info"
-        ]
-    )
-    shot = json.loads(
-        client.get_task_meta_info(taskid=client.create_task(task_body("shot"))["taskid"])["metaInfo"][0]["meta_info"]
-    )
+    def probed(path: str) -> dict:
+        body = task_body("probe", srcInfo=[{"path": path, "type": "video", "index": 0}])
+        answer = client.get_task_meta_info(taskid=client.create_task(body)["taskid"])
+        return json.loads(answer["metaInfo"][0]["meta_info"])
 
-    assert [(s["codec_type"], s["codec_name"], s["sample_rate"]) for s in audio["streams"]] == [
-        ("audio", "mp3", "22050")
-    ]
-    assert audio["format"]["format_name"] == "flv"
-    assert [(s["codec_name"], s["width"], s["height"]) for s in shot["streams"]] == [("mjpeg", 320, 180)]
+    flv, mp3, again = probed("/bucket/a.flv"), probed("/bucket/song.mp3"), probed("/bucket/a.flv")
+
+    assert flv["format"]["format_name"] == "flv" and len(flv["streams"]) == 2
+    assert [(s["codec_type"], s["codec_name"]) for s in mp3["streams"]] == [("audio", "mp3")]
+    assert mp3["format"]["format_name"] == "mp3"
+    assert again == flv, "the same source always probes the same"
 
 
 def test_meta_info_only_for_succeeded_tasks(timed, manual_clock):
     _, client = timed
-    good = client.create_task(task_body())["taskid"]
+    good = client.create_task(task_body("probe"))["taskid"]
     bad = client.create_task(task_body("nosuch"))["taskid"]
 
     early = [api_error(client.get_task_meta_info, taskid=t) for t in (good, bad)]
@@ -362,7 +368,11 @@ def test_meta_info_only_for_succeeded_tasks(timed, manual_clock):
 
 def test_meta_info_list_pages_like_the_task_list(client):
     client.preset(AVOP)
-    ids = [client.create_task(task_body())["taskid"] for _ in range(5)]
+    client.preset(AVINFO)
+    ids = []
+    for _ in range(5):
+        ids.append(client.create_task(task_body("probe"))["taskid"])
+        client.create_task(task_body())  # an avop task: no meta information, not listed
 
     page = client.get_task_meta_info(marker=2, limit=2)
 

@@ -95,7 +95,8 @@ def test_plan_saves_a_plan_file(creds_env, tmp_path, capsys):
     saved = json.loads(out.read_text())
     assert saved["kind"] == "presetsync-saved-plan"
     assert saved["changes"][0]["body"]["param"]["VIDEO"]["vb"] == "2.5m", "the body is sent as written"
-    assert saved["changes"][0]["fingerprint"] is None
+    assert saved["changes"][0]["before_fingerprint"] is None
+    assert saved["digest"].startswith("sha256:") and saved["target"]["endpoint"] == creds_env.url
     assert "Saved the plan" in capsys.readouterr().err
 
 

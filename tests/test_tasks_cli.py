@@ -149,7 +149,8 @@ def test_dry_run_sends_nothing_and_writes_no_journal(project):
     }
     assert lines[-1].startswith("Dry run: 8 task(s): 8 would be sent, 0 already submitted")
     assert project.service.stats.count("CreateTask") == 0
-    assert project.service.stats.by_action() == {"GetPresetList": 1}
+    # reads only: the presets, and 30 days of tasks (plus a margin) in two 30-day windows
+    assert project.service.stats.by_action() == {"GetPresetList": 1, "GetTaskList": 2}
     assert not (project.root / ".presetsync").exists()
 
     assert project.run("tasks", "submit", "m.yaml")[0] == 0
@@ -316,6 +317,18 @@ def test_list_pages_through_more_than_1000_tasks_streaming(project):
 # show, top, delete, meta
 
 
+def test_top_moves_a_waiting_task_to_the_head_of_the_queue(service_factory, tmp_path, monkeypatch, capsys):
+    service = service_factory(task_durations=(3600, 3600))
+    create_presets(service)
+    project = make_project(service, tmp_path, monkeypatch, capsys)
+    write_manifest(tmp_path / "m.yaml", 1)
+    assert project.run("tasks", "submit", "m.yaml")[0] == 0
+    first, second = (t["taskid"] for t in service_tasks(project.client))
+    assert project.run("tasks", "top", first) == (0, f"{first}: moved to the head of the queue (init)\n", "")
+    shown = json.loads(project.run("tasks", "show", first, second, "--format", "json")[1])
+    assert [t["isTop"] for t in shown] == ["1", "0"]
+
+
 def test_show_top_delete_and_meta(project):
     write_manifest(project.root / "m.yaml", 1)
     assert project.run("tasks", "submit", "m.yaml")[0] == 0
@@ -326,19 +339,26 @@ def test_show_top_delete_and_meta(project):
     assert re.search(rf"^taskid: +{first}$", out, re.M) and re.search(r"^taskStatus: +succ$", out, re.M)
     assert re.search(r"^isTop: +0$", out, re.M)
 
-    assert project.run("tasks", "top", first) == (0, f"{first}: moved to the head of the queue\n", "")
+    finished = f"{first}: already finished (succ): there is no queue to move it in\n"
+    assert project.run("tasks", "top", first) == (0, finished, "")
     code, out, _ = project.run("tasks", "show", first, second, "--format", "json")
     shown = json.loads(out)
-    assert [t["isTop"] for t in shown] == ["1", "0"]
+    assert [t["isTop"] for t in shown] == ["0", "0"]
 
-    code, out, _ = project.run("tasks", "meta", first)
+    code, _, err = project.run("tasks", "meta", first)  # an avop task
+    assert code == 4 and "meta information comes from avinfo tasks" in err and "web_720p is an avop preset" in err
+    project.client.preset({"preset": "probe", "presettype": "avinfo", "param": {}})
+    probed = project.client.create_task(
+        {"preset": "probe", "srcInfo": [{"path": "/media-in/a.mp4"}], "dstBucket": "b", "dstObjectKey": "a"}
+    )["taskid"]
+    code, out, _ = project.run("tasks", "meta", probed)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == f"task {first}"
+    assert lines[0] == f"task {probed}"
     assert lines[1].startswith("  format: QuickTime / MOV (mov,mp4,m4a,3gp,3g2,mj2), 0:")
     assert re.fullmatch(r"  stream 0: video h264 \(High\), 1280x720, 25 fps, yuv420p, [\d.]+ Mbit/s", lines[2])
     assert re.fullmatch(r"  stream 1: audio aac \(LC\), 44100 Hz, stereo, 128 kbit/s", lines[3])
-    code, out, _ = project.run("tasks", "meta", first, "--format", "json")
+    code, out, _ = project.run("tasks", "meta", probed, "--format", "json")
     meta = json.loads(out)
     assert meta["format"]["format_name"].startswith("mov") and len(meta["streams"]) == 2
 
@@ -346,42 +366,52 @@ def test_show_top_delete_and_meta(project):
     code, _, err = project.run("tasks", "show", second)
     assert code == 4 and "errNum 1004" in err and f"task {second} does not exist" in err
     assert project.run("tasks", "status", "m.yaml")[1].splitlines()[-1] == "2 tasks: 1 succ, 1 deleted"
-    assert project.service.stats.count("CreateTask") == 2
+    assert project.service.stats.count("CreateTask") == 3
 
 
 # --------------------------------------------------------------------------------------------
 # retry
 
 
-def test_retry_resubmits_tasks_whose_status_is_fail_and_records_new_ids(project, make_client):
+@pytest.mark.parametrize("strict", [False, True], ids=["accept-then-fail", "strict-create"])
+def test_retry_resubmits_tasks_whose_status_is_fail_and_records_new_ids(
+    service_factory, tmp_path, monkeypatch, capsys, make_client, strict
+):
+    """A preset missing at CreateTask, under both readings: the tasks are created and fail
+    (retry sends them again and records new ids), or (strict_create) they are refused at once
+    (retry sends them again too; nothing failed in the service)."""
+    service = service_factory(strict_create=strict)
+    create_presets(service)
+    project = make_project(service, tmp_path, monkeypatch, capsys)
     write_manifest(project.root / "m.yaml", 3, presets=["late_preset"])
-    # Tasks whose preset does not exist when they are created fail (the local service's rule);
-    # submit refuses that, so the tasks are sent here without its preset check.
+    # Submit refuses a manifest whose preset does not exist, so the tasks are sent here
+    # without its preset check.
     with project.journal() as journal:
         journal.add_scope(load_manifest(project.root / "m.yaml").tasks(), persist=True)
-        assert Submitter(make_client(project.service), journal).run().ok
+        result = Submitter(make_client(project.service), journal).run()
+    assert (result.ok, result.failed) == ((False, 3) if strict else (True, 0))
     assert project.run("tasks", "wait", "m.yaml")[0] == 4
     create_presets(project.service, ["late_preset"])
 
     code, out, err = project.run("tasks", "retry", "m.yaml")
     assert code == 0, out + err
-    assert "retry: 3 task(s) with status fail will be sent again" in err
+    assert f"retry: {0 if strict else 3} task(s) with status fail will be sent again" in err
     assert out.startswith("Submitted 3 tasks; 0 already submitted; 0 failed")
     assert project.run("tasks", "wait", "m.yaml")[0] == 0
 
     statuses = Counter(t["taskStatus"] for t in service_tasks(project.client))
-    assert statuses == {"fail": 3, "succ": 3}
+    assert statuses == ({"succ": 3} if strict else {"fail": 3, "succ": 3})
     with project.journal() as journal:
         for entry in journal.entries():
             events = journal.history(entry.id)
             old = [taskid for _, event, taskid, _ in events if event == "reopened"]
-            assert len(old) == 1 and old[0] != entry.taskid
+            assert len(old) == (0 if strict else 1) and entry.taskid not in old
     assert project.run("tasks", "retry", "m.yaml")[1].startswith("Submitted 0 tasks; 3 already submitted")
 
 
 def test_retry_resubmits_tasks_the_service_refused(project, make_client):
     write_manifest(project.root / "m.yaml", 2)
-    project.service.set_faults(Faults(throttle_rate=1.0))
+    project.service.set_faults(Faults(throttle_rate=1.0, actions=("CreateTask",)))
     with project.journal() as journal:
         journal.add_scope(load_manifest(project.root / "m.yaml").tasks(), persist=True)
         result = Submitter(make_client(project.service, retry=RetryPolicy(max_attempts=2)), journal).run()

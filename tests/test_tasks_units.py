@@ -16,7 +16,6 @@ from presetsync.tasks.listing import covering_days, windows
 from presetsync.tasks.manifest import TaskSpec, load_manifest
 from presetsync.tasks.meta import meta_items, summarise
 from presetsync.tasks.progress import Progress
-from presetsync.tasks.settle import surely_before
 from presetsync.tasks.status import Backoff, wait
 from presetsync.tasks.submit import Submitter
 
@@ -123,14 +122,6 @@ def test_creation_days_are_widened_for_any_time_zone():
     assert covering_days(late, late) == (date(2026, 10, 31), date(2026, 11, 2))
 
 
-def test_a_create_time_is_surely_before_a_moment_only_in_every_time_zone():
-    moment = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc).timestamp()
-    assert surely_before("2026-11-01 23:59:59", moment)  # at most 2026-11-02 11:59:59 UTC
-    assert not surely_before("2026-11-02 00:00:01", moment)  # as late as 12:00:01 UTC in UTC-12
-    assert not surely_before("2026-11-03 08:00:00", moment)
-    assert not surely_before("yesterday", moment), "unreadable: never excluded"
-
-
 def test_wait_polls_with_capped_exponential_backoff(service_factory, manual_clock, make_client, tmp_path):
     service = service_factory(clock=manual_clock, task_durations=(10, 20))
     create_presets(service)
@@ -191,7 +182,7 @@ def test_journal_pages_through_more_than_a_batch_in_order(tmp_path):
         assert [e.id for e in journal.scope_entries()] == [s.id for s in specs]
         assert journal.scope_states() == {"planned": BATCH + 7}
         assert sum(1 for _ in journal.entries(["planned"])) == BATCH + 7
-        journal.mark_sending(specs[3].id, 1.0)
+        journal.claim(specs[3].id, 1.0)
         journal.mark_submitted(specs[3].id, "t" * 40, 2.0)
         assert journal.is_known_taskid("t" * 40) and not journal.is_known_taskid("u" * 40)
         assert json.loads(next(journal.scope_entries(["submitted"])).body_json)["dstObjectKey"] == "k3"
@@ -209,7 +200,7 @@ def test_a_dry_run_journal_is_never_written(tmp_path):
         journal.add_scope([TaskSpec("a" * 64, {"preset": "p"}, "m:1")], persist=True)
         assert journal.scope_states() == {"planned": 1}
         with pytest.raises(Exception, match="readonly"):
-            journal.mark_sending("a" * 64, 1.0)
+            journal.claim("a" * 64, 1.0)
 
 
 def test_one_process_at_a_time_holds_a_journal(tmp_path):

@@ -38,19 +38,49 @@ RETRY_STATUSES = frozenset({429, 503, 509})
 EXCERPT = 200
 
 
+DEFAULT_WRITE_ATTEMPTS = 5
+DEFAULT_BUDGET = 60.0
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter: sleep U(0, min(cap, base * 2**(n-1)))."""
+    """How long to keep retrying, and how long to wait between attempts.
 
-    max_attempts: int = 5
+    Waits are capped exponential backoff with full jitter: after attempt n, sleep
+    U(0, min(cap, base * 2**(n-1))), at least a ``Retry-After`` (up to ``cap``).
+
+    * Reads (operations marked ``read``: GetPresetList, GetTaskList, GetTaskByTaskID, ...)
+      are retried until ``budget`` seconds are spent, counting the attempts' own time and
+      the waits (so a client whose sleep is a no-op gives up just the same), and at most
+      ``max_attempts`` attempts when that is given.
+    * Every other operation: at most ``max_attempts`` attempts (default
+      :data:`DEFAULT_WRITE_ATTEMPTS`).
+    """
+
+    max_attempts: int | None = None
     base: float = 0.5
     cap: float = 20.0
+    budget: float = DEFAULT_BUDGET
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
-        wait = rng.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+        wait = rng.uniform(0, min(self.cap, self.base * 2 ** min(attempt - 1, 60)))
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.cap))
         return wait
+
+    def next_wait(
+        self, op: Operation, attempt: int, spent: float, rng: random.Random, retry_after: float | None = None
+    ) -> float | None:
+        """Seconds to wait before another attempt, after *attempt* attempts that took *spent*
+        seconds in all (waits included); None when there must be no other attempt."""
+        limit = self.max_attempts if op.read else (self.max_attempts or DEFAULT_WRITE_ATTEMPTS)
+        if limit is not None and attempt >= limit:
+            return None
+        wait = self.delay(attempt, rng, retry_after)
+        if not op.read:
+            return wait
+        remaining = self.budget - spent
+        return min(wait, remaining) if remaining > 0 else None
 
 
 @dataclass(frozen=True)
@@ -218,22 +248,28 @@ class OfflineClient:
         args = dict(args or {})
         serialize(op, args)  # validate before anything is sent
         attempt = 0
+        spent = 0.0  # seconds: the attempts' own time plus the waits between them
         while True:
             attempt += 1
             call = self.prepare(operation, args)
+            started = time.monotonic()
             try:
                 response = self._send(call, attempt)
             except requests.RequestException as exc:
+                spent += time.monotonic() - started
                 reached = _may_have_reached_server(exc)
                 reason = f"{type(exc).__name__}: {exc}"
                 if reached and not op.retry_safe:
                     raise OutcomeUnknown(op.name, reason, attempt) from exc
-                if attempt >= self.retry.max_attempts:
+                wait = self.retry.next_wait(op, attempt, spent, self._rng)
+                if wait is None:
                     raise ServiceUnreachable(
-                        f"{op.name}: no answer from {self.endpoint} after {attempt} attempts ({reason})"
+                        f"{op.name}: no answer from {self.endpoint} after {attempt} attempts "
+                        f"in {spent:.1f} s ({reason})"
                     ) from exc
-                self._backoff(op, attempt, reason, None)
+                spent += self._backoff(op, attempt, reason, wait)
                 continue
+            spent += time.monotonic() - started
             parsed, error = self._parse(op, response, attempt)
             if error is None:
                 return parsed
@@ -241,15 +277,16 @@ class OfflineClient:
             if throttled or response.status_code in RETRY_STATUSES:
                 if not throttled and not op.retry_safe:
                     raise OutcomeUnknown(op.name, f"HTTP {response.status_code}", attempt) from error
-                if attempt < self.retry.max_attempts:
-                    self._backoff(op, attempt, f"HTTP {response.status_code}", _retry_after(response))
+                wait = self.retry.next_wait(op, attempt, spent, self._rng, _retry_after(response))
+                if wait is not None:
+                    spent += self._backoff(op, attempt, f"HTTP {response.status_code}", wait)
                     continue
             raise error
 
-    def _backoff(self, op: Operation, attempt: int, reason: str, retry_after: float | None) -> None:
-        wait = self.retry.delay(attempt, self._rng, retry_after)
+    def _backoff(self, op: Operation, attempt: int, reason: str, wait: float) -> float:
         log.debug("%s attempt %d failed (%s); retrying in %.2f s", op.name, attempt, reason, wait)
         self._sleep(wait)
+        return wait
 
     def _send(self, call: PreparedCall, attempt: int) -> requests.Response:
         with self._calls_lock:
@@ -316,6 +353,7 @@ class OfflineClient:
             code=None if code is None else str(code),
             request_id=request_id,
             attempts=attempt,
+            body=body,
         )
 
 

@@ -8,7 +8,9 @@ ordered query parameters for the GET operations.
 ``retry_safe`` says whether re-sending after an ambiguous failure (the request may have
 reached the server) is harmless. Preset and CreateTask are not: a second Preset fails with
 "exists" and a second CreateTask transcodes twice, so the client raises OutcomeUnknown and
-the caller reads the state back instead.
+the caller reads the state back instead. ``read`` marks the operations that change nothing
+(the Get* ones): the client retries them within a time budget rather than a number of
+attempts (see :class:`~presetsync.api.client.RetryPolicy`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Operation:
     method: str
     params: tuple[Param, ...] | None
     retry_safe: bool
+    read: bool = False
 
     @property
     def snake_name(self) -> str:
@@ -63,13 +66,14 @@ OPERATIONS: dict[str, Operation] = {
             "GET",
             (Param("withDetail", int), Param("presettype", str), Param("presets", str)),
             retry_safe=True,
+            read=True,
         ),
-        Operation("GetPresetDetail", "GET", (Param("preset", str),), retry_safe=True),
+        Operation("GetPresetDetail", "GET", (Param("preset", str),), retry_safe=True, read=True),
         Operation("CreateTask", "POST", None, retry_safe=False),
         Operation("DelTaskByTaskID", "GET", (_TASKID,), retry_safe=True),
         Operation("TopTaskByTaskID", "GET", (_TASKID,), retry_safe=True),
-        Operation("GetTaskList", "GET", _PAGE, retry_safe=True),
-        Operation("GetTaskByTaskID", "GET", (_TASKID,), retry_safe=True),
-        Operation("GetTaskMetaInfo", "GET", (_TASKID, *_PAGE), retry_safe=True),
+        Operation("GetTaskList", "GET", _PAGE, retry_safe=True, read=True),
+        Operation("GetTaskByTaskID", "GET", (_TASKID,), retry_safe=True, read=True),
+        Operation("GetTaskMetaInfo", "GET", (_TASKID, *_PAGE), retry_safe=True, read=True),
     )
 }

@@ -25,6 +25,7 @@ from typing import Callable
 import yaml
 
 from ..api import sigv4
+from ..api.credentials import _warn_if_shared
 from ..errors import ConfigError
 from .protocol import SIGNATURE_REFUSED, AppError
 
@@ -40,9 +41,11 @@ def new_dev_account() -> tuple[str, str]:
 def load_accounts(path: str | Path) -> dict[str, str]:
     """Read an accounts YAML file into ``{access_key_id: secret}``.
 
-    Raises ConfigError naming the file and the problem (never showing a secret).
+    Raises ConfigError naming the file and the problem (never showing a secret). Warns, as
+    for a credentials file, when other users can read it.
     """
     path = Path(path)
+    _warn_if_shared(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

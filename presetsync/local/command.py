@@ -50,11 +50,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the fault sequence")
     parser.add_argument(
+        "--error-numbers",
+        default=None,
+        metavar="NAME=N[,NAME=N...]",
+        help="errNum of application errors, for testing clients against other readings of the undocumented "
+        "codes; names: invalid_parameter (1001), preset_exists (1002), preset_not_found (1003), "
+        "task_not_found (1004), no_meta_info (1005)",
+    )
+    readings = parser.add_argument_group("readings of the documents where they are ambiguous or silent")
+    readings.add_argument(
+        "--strict-create",
+        action="store_true",
+        help="refuse a CreateTask whose preset does not exist (errNum preset_not_found, no task created) "
+        "instead of accepting it and failing the task",
+    )
+    readings.add_argument(
+        "--later-preset-rules",
+        action="store_true",
+        help="apply the later documents' preset rules, which the 2016 API does not state: names of 2 to 32 "
+        "letters, digits or underscores, and a presettype that UpdatePreset cannot change",
+    )
+    limits = parser.add_argument_group("limits")
+    limits.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse request bodies over N bytes with HTTP 413, unread (default 8 MiB)",
+    )
+    limits.add_argument(
+        "--request-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="close a connection whose request does not arrive whole within S seconds of its first byte (default 10)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="close a connection that waits more than S seconds for its next request (default 30)",
+    )
+    parser.add_argument(
         "--task-seconds",
         default=None,
         metavar="S",
         help="seconds from a task's creation until it is done: S (a third in init, the rest in exec) "
         "or INIT,EXEC (default 1,2)",
+    )
+    media = parser.add_argument_group("real media (needs presetsync[media])")
+    media.add_argument(
+        "--media-root",
+        metavar="DIR",
+        help="transcode tasks for real with PyAV: the object /bucket/key is the file DIR/bucket/key "
+        "(default: tasks are simulated)",
+    )
+    media.add_argument(
+        "--media-workers", type=int, default=2, metavar="N", help="tasks transcoded at the same time (default 2)"
     )
 
 
@@ -87,6 +140,43 @@ def parse_task_seconds(text: str | None) -> tuple[float, float]:
     raise ConfigError(f"--task-seconds must be S or INIT,EXEC (non-negative seconds), got {text!r}")
 
 
+def parse_error_numbers(text: str) -> dict[str, int]:
+    """``NAME=N,NAME=N`` as ``{name: number}``, checked."""
+    from .protocol import error_numbering
+
+    numbers: dict[str, int] = {}
+    for pair in text.split(","):
+        name, sep, value = pair.strip().partition("=")
+        try:
+            numbers[name.strip()] = int(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"--error-numbers must be NAME=N pairs separated by commas, got {pair.strip()!r}")
+    try:
+        error_numbering(numbers)
+    except ValueError as exc:
+        raise ConfigError(f"--error-numbers: {exc}") from None
+    return numbers
+
+
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The --max-body-bytes, --request-timeout and --idle-timeout given, checked."""
+    given = {
+        name: value
+        for name, value in (
+            ("max_body_bytes", args.max_body_bytes),
+            ("request_timeout", args.request_timeout),
+            ("idle_timeout", args.idle_timeout),
+        )
+        if value is not None
+    }
+    for name, value in given.items():
+        if not (0 < value < float("inf")):
+            raise ConfigError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    return given
+
+
 def run_serve(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or until *stop* is set, for callers in other threads)."""
     from .auth import load_accounts
@@ -96,6 +186,7 @@ def run_serve(args: argparse.Namespace, *, stop: threading.Event | None = None) 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be from 0 to 65535, got {args.port}")
     accounts = load_accounts(args.accounts) if args.accounts else None
+    error_numbers = parse_error_numbers(args.error_numbers) if args.error_numbers else None
     faults = Faults(
         latency_ms=args.latency,
         fail_rate=args.fail_rate,
@@ -110,6 +201,12 @@ def run_serve(args: argparse.Namespace, *, stop: threading.Event | None = None) 
         accounts=accounts,
         faults=faults,
         task_durations=parse_task_seconds(args.task_seconds),
+        error_numbers=error_numbers,
+        **_limits(args),
+        media_root=args.media_root,
+        media_workers=args.media_workers,
+        strict_create=args.strict_create,
+        later_preset_rules=args.later_preset_rules,
     )
     stop = stop or threading.Event()
     previous = _install_signal_handlers(stop)
@@ -119,6 +216,15 @@ def run_serve(args: argparse.Namespace, *, stop: threading.Event | None = None) 
         except OSError as exc:
             raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         print(f"presetsync local offline service listening on {service.url}", flush=True)
+        if service.media_root is not None:
+            print(f"media root: {service.media_root} (tasks are transcoded with PyAV)", flush=True)
+        readings = [
+            flag
+            for flag, on in (("--strict-create", args.strict_create), ("--later-preset-rules", args.later_preset_rules))
+            if on
+        ]
+        if readings:
+            print(f"readings: {' '.join(readings)}", flush=True)
         dev = service.dev_credentials
         if dev is not None:
             print(f"development account access key id: {dev.access_key_id}", flush=True)

@@ -41,6 +41,7 @@ class Faults:
     throttle_rate: float = 0.0
     drop_rate: float = 0.0
     seed: int | None = None
+    actions: tuple[str, ...] = ()  # only requests for these operations (empty: every request)
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
@@ -66,8 +67,10 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
 
-    def decide(self) -> Fault:
+    def decide(self, action: str = "") -> Fault:
         f = self.faults
+        if f.actions and action not in f.actions:
+            return Fault.NONE
         with self._lock:
             roll, half = self._rng.random(), self._rng.random()
             if roll < f.fail_rate:

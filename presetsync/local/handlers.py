@@ -10,6 +10,15 @@ Tasks need no worker: a task's status follows from the time since it was created
 the injectable clock. It is ``init`` for the first ``init_s`` seconds, then ``exec`` for
 ``exec_s`` seconds, then ``succ``, or ``fail`` (errorCode ``"3001"``) when its preset, or a
 part of a chained ``avop|avlogo`` preset, did not exist in the account when it was created.
+With a media root (``Operations(media=...)``) a worker does the task for real and sets those
+times as it starts and ends (:mod:`presetsync.local.worker`); until then they are
+:data:`~presetsync.local.store.NOT_YET`. Meta information comes from avinfo tasks only
+(simulated: :func:`~presetsync.local.mediainfo.probe_source`; with media: probed).
+
+Where the documents allow two readings, a switch picks one: ``strict_create`` refuses a
+CreateTask whose preset does not exist (no task) instead of failing the task later;
+``later_preset_rules`` applies the later documents' name rule and fixed presettype, which
+the 2016 documents do not state.
 
 Times on the wire (``createTime``, task id dates, ``startdate``/``enddate``) are in the
 service's time zone: the machine's local zone unless one is given, which matches the SDK's
@@ -23,10 +32,10 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..api.operations import OPERATIONS
-from .mediainfo import probe
+from .mediainfo import probe_source
 from .params import PRESET_TYPES, check_param, check_preset_name, check_preset_type, echo_param
 from .protocol import (
     NO_META_INFO,
@@ -38,7 +47,10 @@ from .protocol import (
     invalid,
     success,
 )
-from .store import PresetRow, Store, TaskRow
+from .store import NOT_YET, PresetRow, Store, TaskRow
+
+if TYPE_CHECKING:
+    from .worker import MediaWorkers
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 100
@@ -116,11 +128,17 @@ class Operations:
         clock: Callable[[], datetime],
         tz: tzinfo | None = None,
         task_durations: tuple[float, float] = (1.0, 2.0),
+        media: MediaWorkers | None = None,
+        strict_create: bool = False,
+        later_preset_rules: bool = False,
     ):
         self.store = store
         self._clock = clock
         self._tz = tz
         self.init_seconds, self.exec_seconds = task_durations
+        self.media = media  # --media-root: workers transcode the tasks (presetsync.local.worker)
+        self.strict_create = strict_create  # CreateTask refuses a preset that does not exist
+        self.later_preset_rules = later_preset_rules  # the later name rule; presettype fixed
 
     def run(self, action: str, account: str, query: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Run *action* (a known operation name) for *account*; return the answer body."""
@@ -142,7 +160,7 @@ class Operations:
     # --- presets -------------------------------------------------------------------------
 
     def preset(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
-        name = check_preset_name(args.get("preset"))
+        name = check_preset_name(args.get("preset"), later_rule=self.later_preset_rules)
         presettype = check_preset_type(args.get("presettype"))
         param = check_param(presettype, args.get("param"))
         description = _optional_text(args, "description")
@@ -161,13 +179,15 @@ class Operations:
             row = tx.get_preset(account, name)
             if row is None:
                 raise AppError(PRESET_NOT_FOUND, f"preset {name} does not exist")
-            if new_type not in (None, "", row.presettype):
+            presettype = new_type or row.presettype
+            if presettype != row.presettype and self.later_preset_rules:
                 raise invalid(f"presettype cannot be changed: preset {name} is {row.presettype}, got {new_type!r}")
-            param = row.param or "{}"
-            if "param" in args:
-                param = json.dumps(check_param(row.presettype, args["param"]), ensure_ascii=False)
+            param = check_param(presettype, args["param"] if "param" in args else json.loads(row.param or "{}"))
             description = _optional_text(args, "description", row.description)
-            tx.update_preset(account, name, description, param, self._now())
+            updated = PresetRow(
+                name, presettype, description, json.dumps(param, ensure_ascii=False), row.created_at, self._now()
+            )
+            tx.update_preset(account, updated)
         return success()
 
     def del_preset(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,12 +275,17 @@ class Operations:
             rows = [tx.get_preset(account, part) for part in parts]
             missing = [part for part, row in zip(parts, rows) if row is None]
             first = rows[0]
+            if missing and self.strict_create:
+                raise AppError(PRESET_NOT_FOUND, f"preset {missing[0]} does not exist")
             if missing or first is None:
                 code, message, meta = TASK_PRESET_MISSING, f"preset {missing[0]} does not exist", None
-            else:  # the output is what the first preset of a chain makes
+            elif self.media is not None:  # a media worker does it and sets its times
+                code, message, meta = 0, "", None
+            else:  # meta information comes from avinfo tasks only, which probe their source
                 code, message = 0, ""
-                meta = probe(taskid, first.presettype, json.loads(first.param or "{}"))
-            exec_at = now + self.init_seconds
+                meta = probe_source(sources[0]["path"]) if first.presettype == "avinfo" else None
+            queued = self.media is not None and not code
+            exec_at = NOT_YET if queued else now + self.init_seconds
             tx.insert_task(
                 account,
                 TaskRow(
@@ -268,7 +293,7 @@ class Operations:
                     create_date=_yyyymmdd(created.date()),
                     created_at=now,
                     exec_at=exec_at,
-                    done_at=exec_at + self.exec_seconds,
+                    done_at=exec_at if queued else exec_at + self.exec_seconds,
                     preset=preset,
                     body=json.dumps(dict(args), ensure_ascii=False),
                     is_top=is_top,
@@ -277,6 +302,8 @@ class Operations:
                     meta=meta,
                 ),
             )
+        if queued and self.media is not None:
+            self.media.wake()
         return success(taskid=taskid)
 
     @staticmethod
@@ -351,30 +378,48 @@ class Operations:
             raise invalid(f"limit must be from 1 to {MAX_LIMIT} (0 means {DEFAULT_LIMIT}), got {limit}")
         return _yyyymmdd(start), _yyyymmdd(end), marker, limit
 
-    def _list_page(self, account: str, args: Mapping[str, Any], now: float, *, succeeded: bool):
+    def _list_page(self, account: str, args: Mapping[str, Any], now: float, *, meta: bool = False, taskid: str = ""):
+        """(paging fields, rows): a page of the tasks created in the date range, or with *meta*
+        of those that have meta information by *now*; with *taskid*, that task alone (no row
+        when it does not exist), while ``total`` still counts the range."""
         start, end, marker, limit = self._page(args, now)
-        succeeded_by = now if succeeded else None
+        succeeded_by = now if meta else None
         with self.store.transaction() as tx:
             total = tx.count_tasks(account, start, end, succeeded_by=succeeded_by)
-            rows = tx.list_tasks(account, start, end, marker, limit, succeeded_by=succeeded_by)
+            if taskid:
+                found = tx.get_task(account, taskid)
+                rows = [] if found is None else [found]
+            else:
+                rows = tx.list_tasks(account, start, end, marker, limit, succeeded_by=succeeded_by)
         head = {"count": len(rows), "total": total, "marker": marker, "startdate": str(start), "enddate": str(end)}
         return head, rows
 
     def get_task_list(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
         now = self._now()
-        head, rows = self._list_page(account, args, now, succeeded=False)
+        head, rows = self._list_page(account, args, now)
         return success(**head, taskInfo=[self._task_info(row, now) for row in rows])
 
     def _meta_item(self, row: TaskRow) -> dict[str, Any]:
         return {"taskid": row.taskid, "meta_info": row.meta, "createTime": self._time_text(row.created_at)}
 
     def get_task_meta_info(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The meta information of succeeded avinfo tasks: one task's by ``taskid``, else a page
+        of those created in the date range. Both answers carry the paging fields, as the usage
+        document's example (a taskid with its dates) shows: ``total`` counts the range's
+        tasks with meta information, ``count`` the items of this answer."""
         now = self._now()
-        if args.get("taskid"):
-            row = self._find_task(account, args)
-            status = self._status(row, now)
+        taskid = _optional_text(args, "taskid")
+        head, rows = self._list_page(account, args, now, meta=True, taskid=taskid)
+        if taskid:
+            if not rows:
+                raise AppError(TASK_NOT_FOUND, f"task {taskid} does not exist")
+            status = self._status(rows[0], now)
             if status != "succ":
-                raise AppError(NO_META_INFO, f"task {row.taskid} has no meta information: its status is {status}")
-            return success(metaInfo=[self._meta_item(row)])
-        head, rows = self._list_page(account, args, now, succeeded=True)
+                raise AppError(NO_META_INFO, f"task {taskid} has no meta information: its status is {status}")
+            if rows[0].meta is None:
+                raise AppError(
+                    NO_META_INFO,
+                    f"task {taskid} has no meta information: it is not an avinfo task (preset {rows[0].preset}); "
+                    "meta information comes from avinfo tasks, which probe their source",
+                )
         return success(**head, metaInfo=[self._meta_item(row) for row in rows])

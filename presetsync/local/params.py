@@ -2,8 +2,12 @@
 
 Accepting (:func:`check_param`): ``param`` must be a JSON object. For ``avop`` presets the
 fields whose values are documented (offline-api-params.md §2.1) are checked against those
-values: ranges, enumerations, 0/1 flags. Undocumented fields and the other preset types are
-stored as given, because nothing documents what the real service would refuse there.
+values: ranges, enumerations, 0/1 flags (:data:`AVOP_RULES`, which a test compares with
+schemas/preset-file.schema.json). Sizes have no documented range: they are bounded at
+:data:`MAX_PIXELS`, an inference the schema shares. Undocumented fields and the other preset
+types are stored as given, because nothing documents what the real service would refuse there.
+Preset names (:func:`check_preset_name`) follow the 2016 documents, which ask only for a
+string; the later 2-32 ``[A-Za-z0-9_]`` rule applies when asked for.
 
 Echoing (:func:`echo_param`): the service stores ``param`` as given but answers with the
 *documented* types, as the GetPresetDetail example shows: ``"vr": "13"`` although clients
@@ -15,6 +19,7 @@ client sent an integer-looking string. Everything else is echoed unchanged.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .protocol import invalid
@@ -73,11 +78,15 @@ def parse_bitrate(value: Any) -> float | None:
     return None
 
 
-def check_preset_name(value: Any, field: str = "preset") -> str:
+def check_preset_name(value: Any, *, later_rule: bool = False) -> str:
+    """The preset name of a Preset request. The 2016 documents set no rule but a non-empty
+    string; *later_rule* applies the later documents' 2 to 32 letters, digits or underscores."""
     if value is None or value == "":
-        raise invalid(f"{field} is required")
-    if not isinstance(value, str) or not PRESET_NAME.fullmatch(value):
-        raise invalid(f"{field} must be 2 to 32 letters, digits or underscores, got {value!r}")
+        raise invalid("preset is required")
+    if not isinstance(value, str):
+        raise invalid(f"preset must be a string, got {value!r}")
+    if later_rule and not PRESET_NAME.fullmatch(value):
+        raise invalid(f"preset must be 2 to 32 letters, digits or underscores, got {value!r}")
     return value
 
 
@@ -92,71 +101,87 @@ def check_preset_type(value: Any) -> str:
 # --- avop value rules -----------------------------------------------------------------------
 
 
-def _range(low: float, high: float, parse: Callable[[Any], float | None], what: str) -> Callable[[str, Any], None]:
-    def check(path: str, value: Any) -> None:
-        number = parse(value)
-        if number is None or not low <= number <= high:
-            raise invalid(f"{path} must be {what} from {low:g} to {high:g}, got {value!r}")
-
-    return check
-
-
-def _choice(*allowed: Any) -> Callable[[str, Any], None]:
-    def check(path: str, value: Any) -> None:
-        if isinstance(value, bool) or value not in allowed:
-            choices = ", ".join(str(a) for a in allowed)
-            raise invalid(f"{path} must be one of {choices}, got {value!r}")
-
-    return check
+def parse_integer(value: Any) -> float | None:
+    """An integer, or a string holding one; otherwise None (booleans are not integers)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        return float(value)
+    return None
 
 
-def _flag(*allowed: int) -> Callable[[str, Any], None]:
-    texts = {str(a) for a in allowed}
-
-    def check(path: str, value: Any) -> None:
-        if isinstance(value, bool) or not (value in allowed or (isinstance(value, str) and value in texts)):
-            raise invalid(f"{path} must be one of {', '.join(str(a) for a in allowed)}, got {value!r}")
-
-    return check
+def parse_text(value: Any) -> str | None:
+    """A non-empty string; otherwise None."""
+    return value if isinstance(value, str) and value else None
 
 
-def _positive_int(path: str, value: Any) -> None:
-    ok = (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, str) and _INT_TEXT.fullmatch(value)
-    )
-    if not ok or int(value) <= 0:
-        raise invalid(f"{path} must be a positive integer, got {value!r}")
+@dataclass(frozen=True)
+class Rule:
+    """What the service accepts for one field: the value read by *parse* (None: refused),
+    within *minimum*..*maximum* and among *allowed* when given; *keywords* are words accepted
+    as they are (``rotate: auto``). Data, so that a test can compare it with the schema."""
+
+    parse: Callable[[Any], Any]
+    what: str
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: tuple[Any, ...] | None = None
+    keywords: tuple[str, ...] = ()
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, str) and value in self.keywords:
+            return True
+        parsed = self.parse(value)
+        return (
+            parsed is not None
+            and (self.allowed is None or parsed in self.allowed)
+            and (self.minimum is None or parsed >= self.minimum)
+            and (self.maximum is None or parsed <= self.maximum)
+        )
+
+    def check(self, path: str, value: Any) -> None:
+        if not self.accepts(value):
+            raise invalid(f"{path} must be {self.describe()}, got {value!r}")
+
+    def describe(self) -> str:
+        if self.allowed is not None:
+            text = "one of " + ", ".join(str(a) for a in self.allowed)
+        elif self.minimum is not None and self.maximum is not None:
+            text = f"{self.what} from {_number_text(self.minimum)} to {_number_text(self.maximum)}"
+        else:
+            text = self.what
+        return text + "".join(f" or {word!r}" for word in self.keywords)
 
 
-def _rotate(path: str, value: Any) -> None:
-    if value == "auto":
-        return
-    number = parse_number(value)
-    if number is None or not 0 <= number <= 360:
-        raise invalid(f"{path} must be 0 to 360 or 'auto', got {value!r}")
+def _flag(*allowed: int) -> Rule:
+    return Rule(parse_integer, "an integer", allowed=allowed)
 
 
-def _text(path: str, value: Any) -> None:
-    if not isinstance(value, str) or not value:
-        raise invalid(f"{path} must be a non-empty string, got {value!r}")
+# The 2016 documents give no range for sizes (catalog §2.1: [GAP]); this bound is inferred, the
+# same as the schema's: 8192 pixels, above 8K UHD (7680x4320).
+MAX_PIXELS = 8192
+
+
+def _size(what: str) -> Rule:
+    return Rule(parse_integer, what, minimum=1, maximum=MAX_PIXELS)
 
 
 # Documented avop values (catalog §2.1); keys are where the field lives in ``param``.
-AVOP_RULES: dict[tuple[str, ...], Callable[[str, Any], None]] = {
-    ("f",): _text,
+AVOP_RULES: dict[tuple[str, ...], Rule] = {
+    ("f",): Rule(parse_text, "a non-empty string"),
     ("intelligentSwitch",): _flag(0, 1, 2),
-    ("AUDIO", "ab"): _range(20000, 320000, parse_bitrate, "a bitrate in bit/s"),
-    ("AUDIO", "ar"): _range(8000, 96000, parse_number, "a sample rate in Hz"),
-    ("AUDIO", "acodec"): _choice("aac", "mp3", "copy"),
+    ("AUDIO", "ab"): Rule(parse_bitrate, "a bitrate in bit/s", minimum=20000, maximum=320000),
+    ("AUDIO", "ar"): Rule(parse_number, "a sample rate in Hz", minimum=8000, maximum=96000),
+    ("AUDIO", "acodec"): Rule(parse_text, "a codec", allowed=("aac", "mp3", "copy")),
     ("AUDIO", "an"): _flag(0, 1),
-    ("VIDEO", "vr"): _range(1, 60, parse_number, "a frame rate"),
-    ("VIDEO", "vb"): _range(100000, 10000000, parse_bitrate, "a bitrate in bit/s"),
-    ("VIDEO", "vcodec"): _choice("h264", "h265", "copy"),
-    ("VIDEO", "width"): _positive_int,
-    ("VIDEO", "height"): _positive_int,
+    ("VIDEO", "vr"): Rule(parse_number, "a frame rate", minimum=1, maximum=60),
+    ("VIDEO", "vb"): Rule(parse_bitrate, "a bitrate in bit/s", minimum=100000, maximum=10000000),
+    ("VIDEO", "vcodec"): Rule(parse_text, "a codec", allowed=("h264", "h265", "copy")),
+    ("VIDEO", "width"): _size("a width in pixels"),
+    ("VIDEO", "height"): _size("a height in pixels"),
     ("VIDEO", "as"): _flag(0, 1),
-    ("VIDEO", "shortSide"): _positive_int,
-    ("VIDEO", "rotate"): _rotate,
+    ("VIDEO", "shortSide"): _size("a length in pixels"),
+    ("VIDEO", "rotate"): Rule(parse_number, "an angle in degrees", minimum=0, maximum=360, keywords=("auto",)),
     ("VIDEO", "vn"): _flag(0, 1),
 }
 
@@ -176,7 +201,7 @@ def check_param(presettype: str, param: Any) -> dict[str, Any]:
             for key in path:
                 node = node.get(key) if isinstance(node, dict) else None
             if node is not None:
-                rule("param." + ".".join(path), node)
+                rule.check("param." + ".".join(path), node)
     return param
 
 

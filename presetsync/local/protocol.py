@@ -16,10 +16,11 @@ errNum   HTTP    Error.Code            meaning
 0        200                           success
 1001     200                           invalid parameter; errMsg names the field
 1002     200                           a preset with that name already exists
-1003     200                           preset not found
+1003     200                           preset not found (also CreateTask with a preset
+                                       that does not exist, with ``strict_create``)
 1004     200                           task not found
-1005     200                           the task has no meta information (not finished, or
-                                       it failed)
+1005     200                           the task has no meta information (not finished, it
+                                       failed, or it is not an avinfo task)
 4000     400     InvalidAction         no action, or an action that does not exist
 4001     400     InvalidVersion        X-Version / Version is not 2016-09-19
 4002     400     InvalidAction         X-Action and the query's Action disagree
@@ -28,19 +29,34 @@ errNum   HTTP    Error.Code            meaning
                                        InvalidAccessKeyId, IncompleteSignature,
                                        RequestExpired or SignatureDoesNotMatch
 4040     404     NotFound              the path is not ``/``
+4050     405     MethodNotAllowed      the HTTP method is not the operation's (GET, or POST
+                                       for Preset, UpdatePreset, CreateTask, as the SDK
+                                       sends them); the ``Allow`` header names it
+4080     408     RequestTimeout        the request's body did not arrive in time
+4110     411     LengthRequired        a body without Content-Length (chunked)
+4130     413     PayloadTooLarge       Content-Length is over the body limit (checked before
+                                       the body is read and before authentication)
 4290     429     Throttling            injected fault: throttled
 5000     500     InternalError         a bug in the local service; nothing was changed
 5030     503     ServiceUnavailable    injected fault: failed before doing anything
 =======  ======  ====================  =====================================================
 
-A task that fails (its preset, or a part of a chained ``avop|avlogo`` preset, does not exist
-in the account) reports ``taskStatus: "fail"`` with ``errorCode`` ``"3001"`` and an
-``errorMsg`` naming the missing preset.
+Since the real numbers are unknown, the application errors' numbers (1001 to 1005) can be
+changed (``LocalService(error_numbers={"task_not_found": 40001, ...})``, ``presetsync serve
+--error-numbers task_not_found=40001``; names in :data:`ERROR_NAMES`), so that clients are
+tested against other readings: presetsync's client never concludes from a number alone.
+
+A task whose preset, or a part of a chained ``avop|avlogo`` preset, does not exist in the
+account is accepted and fails: ``taskStatus: "fail"`` with ``errorCode`` ``"3001"`` and an
+``errorMsg`` naming the missing preset. The documents can also be read as a synchronous
+refusal: with ``LocalService(strict_create=True)`` (``serve --strict-create``) CreateTask
+answers ``preset_not_found`` (1003) and creates no task.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 SUCCESS = 0
@@ -55,25 +71,65 @@ ACTION_MISMATCH = 4002
 BAD_REQUEST = 4003
 SIGNATURE_REFUSED = 4030
 NOT_FOUND = 4040
+METHOD_NOT_ALLOWED = 4050
+REQUEST_TIMEOUT = 4080
+LENGTH_REQUIRED = 4110
+TOO_LARGE = 4130
 THROTTLED = 4290
 INTERNAL_ERROR = 5000
 UNAVAILABLE = 5030
 
 TASK_PRESET_MISSING = 3001  # a task's errorCode (sent as the string "3001")
 
+#: The application errors whose numbers can be changed, by name.
+ERROR_NAMES: dict[str, int] = {
+    "invalid_parameter": INVALID_PARAMETER,
+    "preset_exists": PRESET_EXISTS,
+    "preset_not_found": PRESET_NOT_FOUND,
+    "task_not_found": TASK_NOT_FOUND,
+    "no_meta_info": NO_META_INFO,
+}
+
+
+def error_numbering(error_numbers: Mapping[str, int] | None) -> dict[int, int]:
+    """``{name: number}`` (names from :data:`ERROR_NAMES`) as ``{default number: number}``.
+
+    Raises ValueError naming what is wrong: an unknown name, or a number that is not a
+    non-zero integer (0 means success).
+    """
+    numbering: dict[int, int] = {}
+    for name, number in (error_numbers or {}).items():
+        if name not in ERROR_NAMES:
+            raise ValueError(f"unknown error name {name!r}; the names are {', '.join(ERROR_NAMES)}")
+        if isinstance(number, bool) or not isinstance(number, int) or number == 0:
+            raise ValueError(f"the number of {name} must be a non-zero integer, got {number!r}")
+        numbering[ERROR_NAMES[name]] = number
+    return numbering
+
 
 class AppError(Exception):
     """An error answer. ``status`` 200 means an application error (``errNum`` only)."""
 
-    def __init__(self, err_num: int, message: str, *, status: int = 200, code: str | None = None):
+    def __init__(
+        self,
+        err_num: int,
+        message: str,
+        *,
+        status: int = 200,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         super().__init__(message)
         self.err_num = err_num
         self.message = message
         self.status = status
         self.code = code
+        self.headers = dict(headers or {})  # extra HTTP headers of the answer (``Allow``)
 
-    def body(self, request_id: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"errNum": self.err_num, "errMsg": self.message}
+    def body(self, request_id: str | None = None, numbering: Mapping[int, int] | None = None) -> dict[str, Any]:
+        """The answer's body; *numbering* (from :func:`error_numbering`) renumbers it."""
+        err_num = (numbering or {}).get(self.err_num, self.err_num)
+        out: dict[str, Any] = {"errNum": err_num, "errMsg": self.message}
         if self.status != 200:
             out["Error"] = {"Code": self.code or str(self.status), "Message": self.message}
             if request_id:

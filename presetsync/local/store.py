@@ -16,13 +16,14 @@ formats them for the wire.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from ..state import private_file
 
 SCHEMA_VERSION = 1
 
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     is_top      INTEGER NOT NULL,
     error_code  INTEGER NOT NULL,       -- 0, or why the task fails when it is done
     error_msg   TEXT NOT NULL,
-    meta        TEXT                    -- ffprobe-like JSON text, NULL for failing tasks
+    meta        TEXT                    -- ffprobe-like JSON text of avinfo tasks, else NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_by_date ON tasks (account, create_date, seq);
 """
@@ -85,6 +86,10 @@ class TaskRow:
     error_msg: str
     meta: str | None
 
+
+# exec_at / done_at of a task a media worker has not started / finished yet (--media-root):
+# a time that never comes, so the status rules (init, exec, done by time) hold unchanged.
+NOT_YET = float("inf")
 
 _TASK_COLUMNS = "taskid, create_date, created_at, exec_at, done_at, preset, body, is_top, error_code, error_msg, meta"
 # Above this many names the list filter runs in Python rather than as SQL parameters.
@@ -126,10 +131,12 @@ class Tx:
         )
         return cursor.rowcount == 1
 
-    def update_preset(self, account: str, name: str, description: str, param: str, updated_at: float) -> bool:
+    def update_preset(self, account: str, row: PresetRow) -> bool:
+        """Set *row*'s presettype, description, param and update time; False when absent."""
         cursor = self._conn.execute(
-            "UPDATE presets SET description = ?, param = ?, updated_at = ? WHERE account = ? AND name = ?",
-            (description, param, updated_at, account, name),
+            "UPDATE presets SET presettype = ?, description = ?, param = ?, updated_at = ?"
+            " WHERE account = ? AND name = ?",
+            (row.presettype, row.description, row.param, row.updated_at, account, row.name),
         )
         return cursor.rowcount == 1
 
@@ -198,18 +205,49 @@ class Tx:
         cursor = self._conn.execute("DELETE FROM tasks WHERE account = ? AND taskid = ?", (account, taskid))
         return cursor.rowcount == 1
 
+    def claim_task(self, now: float) -> tuple[str, TaskRow] | None:
+        """The next task waiting for a media worker (tasks put on top first, then in creation
+        order), marked as started at *now*; ``(account, row)``, or None when none waits."""
+        found = self._conn.execute(
+            f"SELECT account, {_TASK_COLUMNS} FROM tasks WHERE exec_at = ? ORDER BY is_top DESC, seq LIMIT 1",
+            (NOT_YET,),
+        ).fetchone()
+        if found is None:
+            return None
+        self._conn.execute("UPDATE tasks SET exec_at = ? WHERE taskid = ?", (now, found[1]))
+        return found[0], replace(TaskRow(*found[1:]), exec_at=now)
+
+    def finish_task(self, taskid: str, now: float, error_code: int, error_msg: str, meta: str | None) -> bool:
+        """Record a media worker's outcome; False when the task was deleted meanwhile."""
+        cursor = self._conn.execute(
+            "UPDATE tasks SET done_at = max(?, exec_at), error_code = ?, error_msg = ?, meta = ? WHERE taskid = ?",
+            (now, error_code, error_msg, meta, taskid),
+        )
+        return cursor.rowcount == 1
+
+    def count_unfinished_tasks(self) -> int:
+        """Tasks a media worker has not finished (waiting or running)."""
+        return self._conn.execute("SELECT count(*) FROM tasks WHERE done_at = ?", (NOT_YET,)).fetchone()[0]
+
+    def requeue_unfinished_tasks(self) -> int:
+        """Started but unfinished tasks (the service stopped meanwhile) wait again; how many."""
+        cursor = self._conn.execute(
+            "UPDATE tasks SET exec_at = ? WHERE done_at = ? AND exec_at != ?", (NOT_YET, NOT_YET, NOT_YET)
+        )
+        return cursor.rowcount
+
     @staticmethod
     def _task_filter(account: str, start: int, end: int, succeeded_by: float | None) -> tuple[str, list[object]]:
         where = "account = ? AND create_date BETWEEN ? AND ?"
         args: list[object] = [account, start, end]
-        if succeeded_by is not None:
-            where += " AND error_code = 0 AND done_at <= ?"
+        if succeeded_by is not None:  # the meta information list: done, succeeded, with meta
+            where += " AND error_code = 0 AND done_at <= ? AND meta IS NOT NULL"
             args.append(succeeded_by)
         return where, args
 
     def count_tasks(self, account: str, start: int, end: int, *, succeeded_by: float | None = None) -> int:
         """Tasks created from *start* to *end* (yyyymmdd, inclusive); with *succeeded_by*, only
-        those that have succeeded by that time."""
+        those that have succeeded by that time and have meta information (avinfo tasks)."""
         where, args = self._task_filter(account, start, end, succeeded_by)
         return self._conn.execute(f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0]
 
@@ -227,10 +265,7 @@ class Store:
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000, pool_size: int = 16):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            # It holds the development account's secret: readable by its owner only.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        private_file(self.path)  # it holds the development account's secret: readable by its owner only
         self._busy_timeout_ms = busy_timeout_ms
         self._pool_size = pool_size
         self._idle: list[sqlite3.Connection] = []

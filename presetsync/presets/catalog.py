@@ -23,7 +23,6 @@ repository's ``schemas/``.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +47,8 @@ MISSING: Any = _Missing()
 
 
 def _schema_text(name: str) -> str:
+    import importlib.resources  # here: a few milliseconds that --version and --help do without
+
     try:
         resource = importlib.resources.files(SCHEMA_PACKAGE).joinpath(name)
         if resource.is_file():

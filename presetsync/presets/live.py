@@ -45,9 +45,16 @@ def fetch_live(client: OfflineClient, names: str = "") -> dict[str, LivePreset]:
     return live
 
 
+def canonical_json(value: Any) -> bytes:
+    """The canonical JSON text of *value* (keys sorted, no spaces, ASCII), the input of every hash."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def sha256_of(value: Any, length: int = 64) -> str:
+    """``sha256:`` and the first *length* hex digits of the hash of *value*'s canonical JSON."""
+    return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()[:length]
+
+
 def fingerprint(normalized: dict | None) -> str | None:
     """A short stable hash of a normalised preset; None for a preset that does not exist."""
-    if normalized is None:
-        return None
-    text = json.dumps(normalized, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return None if normalized is None else sha256_of(normalized, 32)

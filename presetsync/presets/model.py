@@ -1,18 +1,29 @@
 """Plain values shared by loading, validation, planning and rendering.
 
 ``Problem`` is one thing wrong with an input file, with its position; ``DesiredPreset`` is one
-preset as written in a file (its ``param`` is exactly what apply sends).
+preset as written in a file (its ``param`` is exactly what apply sends); the plan's actions and
+:func:`matches`, the glob rule of ``manage:``, ``protect:`` and ``--target``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .files import Positions, YamlPath
+
+CREATE, UPDATE, REPLACE, DELETE, UNCHANGED = "create", "update", "replace", "delete", "unchanged"
+ACTIONS = (CREATE, UPDATE, REPLACE, DELETE)
+
+
+def matches(name: str, globs: Iterable[str]) -> bool:
+    """True when *name* matches one of the (case-sensitive) *globs*."""
+    return any(fnmatchcase(name, g) for g in globs)
 
 
 @dataclass(frozen=True, order=True)

@@ -31,6 +31,7 @@ strings become numbers.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import re
@@ -38,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Union
 
-from .catalog import ITEMS, FieldSpec, PresetTypeSpec, generic_path, presettype_spec
+from .catalog import ITEMS, FieldSpec, PresetTypeSpec, presettype_spec
 
 _BITRATE = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)([kKmM][bB]?)?")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -112,17 +113,38 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy (scalars are their own copy)."""
+    return value if type(value) in _SCALARS else copy.deepcopy(value)
+
+
 def normalize_value(spec: FieldSpec, value: Any) -> Any:
     """The canonical form of one catalog field's value; anything unreadable is returned as is."""
-    if spec.kind == "bitrate":
+    if spec.kind != "string" and type(value) in _SCALARS:
+        return _normalize_scalar(spec.kind, spec.keywords, type(value), value)
+    return _normalize(spec.kind, spec.keywords, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize_scalar(kind: str, keywords: tuple[str, ...], value_type: type, value: Any) -> Any:
+    """:func:`_normalize` of a scalar, cached: presets repeat their values (*value_type* keeps
+    ``1``, ``1.0`` and ``True`` apart)."""
+    return _normalize(kind, keywords, value)
+
+
+def _normalize(kind: str, keywords: tuple[str, ...], value: Any) -> Any:
+    if kind == "bitrate":
         parsed = parse_bitrate(value, lenient=True)
-        return parsed if parsed is not None else copy.deepcopy(value)
-    if spec.kind in ("integer", "number"):
-        if isinstance(value, str) and value.strip() in spec.keywords:
+        return parsed if parsed is not None else _copy(value)
+    if kind in ("integer", "number"):
+        if isinstance(value, str) and value.strip() in keywords:
             return value.strip()
-        number = parse_number(value, integer=spec.kind == "integer", lenient=True)
-        return number if number is not None else copy.deepcopy(value)
-    return copy.deepcopy(value)
+        number = parse_number(value, integer=kind == "integer", lenient=True)
+        return number if number is not None else _copy(value)
+    return _copy(value)
 
 
 def _generic_value(value: Any) -> Any:
@@ -132,7 +154,7 @@ def _generic_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_generic_value(v) for v in value]
     number = parse_number(value, lenient=True)
-    return number if number is not None and not isinstance(value, bool) else copy.deepcopy(value)
+    return number if number is not None and not isinstance(value, bool) else _copy(value)
 
 
 def _sorted_items(obj: Mapping[Any, Any], known: Iterable[str]) -> list[tuple[Any, Any]]:
@@ -171,20 +193,23 @@ class _Normalizer:
         self.spec = spec
         self.extras = _extra_paths(extra_fields)
 
-    def is_extra(self, path: tuple[str | int, ...]) -> bool:
-        plain = tuple(p for p in generic_path(path) if p != ITEMS)
+    def is_extra(self, generic: tuple[str, ...]) -> bool:
+        if not self.extras:
+            return False
+        plain = tuple(p for p in generic if p != ITEMS)
         return any(plain[: len(extra)] == extra for extra in self.extras)
 
-    def obj(self, path: tuple[str | int, ...], value: Mapping[Any, Any]) -> dict[Any, Any]:
-        known = self.spec.objects.get(generic_path(path))
+    def obj(self, generic: tuple[str, ...], value: Mapping[Any, Any]) -> dict[Any, Any]:
+        """The canonical form of the mapping *value* at the catalog path *generic* (``*`` for list items)."""
+        spec = self.spec
+        known = spec.objects.get(generic)
         out: dict[Any, Any] = {}
         for key, item in _sorted_items(value, known.properties if known else ()):
             if not isinstance(key, str):
-                out[key] = copy.deepcopy(item)
+                out[key] = _copy(item)
                 continue
-            sub = (*path, key)
-            generic = generic_path(sub)
-            field = self.spec.fields.get(generic)
+            sub = (*generic, key)
+            field = spec.fields.get(sub)
             if field is not None:
                 if item is None or item == "":
                     continue  # null / "" == absent
@@ -192,11 +217,11 @@ class _Normalizer:
                 if field.has_default and _same(norm, normalize_value(field, field.default)):
                     continue
                 out[key] = norm
-            elif generic in self.spec.objects:
-                if self.spec.objects[generic].is_array and isinstance(item, list):
+            elif sub in spec.objects:
+                if spec.objects[sub].is_array and isinstance(item, list):
                     out[key] = [
-                        self.obj((*sub, index), element) if isinstance(element, Mapping) else copy.deepcopy(element)
-                        for index, element in enumerate(item)
+                        self.obj((*sub, ITEMS), element) if isinstance(element, Mapping) else _copy(element)
+                        for element in item
                     ]
                 elif isinstance(item, Mapping):
                     norm = self.obj(sub, item)
@@ -205,11 +230,11 @@ class _Normalizer:
                 elif item is None:
                     continue
                 else:
-                    out[key] = copy.deepcopy(item)
+                    out[key] = _copy(item)
             elif self.is_extra(sub):
                 out[key] = _generic_value(item)
             else:
-                out[key] = copy.deepcopy(item)
+                out[key] = _copy(item)
         return out
 
 

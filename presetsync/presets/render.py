@@ -2,6 +2,11 @@
 
 The JSON form is documented in README ("Plan JSON") and versioned by ``format_version``;
 its key and list order are stable, so two plans of the same state are byte-identical.
+
+Each renderer shows the plan's safety verdict (:meth:`Plan.safety_verdict`) when given one:
+``plan`` passes it, so that a plan that apply would refuse says so before anyone applies it.
+The Markdown form fits a pull-request comment: over *max_chars* the per-preset diffs give way
+to the summary table and a note on where the whole plan is.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ import json
 import os
 from typing import IO, Any
 
-from .plan import ABSENT, CREATE, DELETE, REPLACE, UPDATE, Change, Plan
+from .plan import ABSENT, CREATE, DELETE, REPLACE, UPDATE, Change, Plan, SafetyVerdict
 
 FORMAT_VERSION = 1
 SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "-/+", DELETE: "-"}
 COLOURS = {CREATE: "32", UPDATE: "33", REPLACE: "35", DELETE: "31"}
 NAME_KEYS = ("preset", "presettype")  # shown in the heading
+MARKDOWN_MAX_CHARS = 60_000  # a pull-request comment holds 65,536 characters (GitHub)
+MARKDOWN_MIN_CHARS = 2_000  # the least --max-chars: the title, verdict, note and a few rows
 
 
 def value_text(value: Any) -> str:
@@ -68,7 +75,32 @@ def line_text(symbol: str, path: str, before: Any, after: Any) -> str:
     return f"{path}: {value_text(after if symbol == '+' else before)}"
 
 
-def render_text(plan: Plan, colour: bool = False) -> str:
+def verdict_lines(verdict: SafetyVerdict | None, limit: int | None = None) -> list[tuple[str, str]]:
+    """(status, sentence) for each reason apply would refuse the plan; none when it would not.
+    *limit* caps the protected names listed."""
+    if verdict is None:
+        return []
+    out = []
+    if verdict.protected:
+        shown = list(verdict.protected[:limit] if limit else verdict.protected)
+        if len(shown) < len(verdict.protected):
+            shown.append(f"and {len(verdict.protected) - len(shown)} more")
+        out.append(
+            (
+                "refused",
+                f"apply would refuse this plan, even with --force: it would {', '.join(shown)}, "
+                "protected by 'protect:' in the config.",
+            )
+        )
+    if verdict.over:
+        out.append(("needs-force", f"apply would refuse this plan without --force: {'; '.join(verdict.over)}."))
+    return out
+
+
+VERDICT_COLOURS = {"refused": "31", "needs-force": "33"}
+
+
+def render_text(plan: Plan, colour: bool = False, verdict: SafetyVerdict | None = None) -> str:
     def paint(code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
@@ -83,70 +115,85 @@ def render_text(plan: Plan, colour: bool = False) -> str:
     if plan.unchanged:
         summary += f" ({len(plan.unchanged)} unchanged)"
     out.append(summary)
+    out += [paint(VERDICT_COLOURS[status], f"Safety: {text}") for status, text in verdict_lines(verdict)]
     return "\n".join(out) + "\n"
 
 
-def _field_json(f) -> dict:
-    out: dict = {"path": f.path}
-    if f.before is not ABSENT:
-        out["before"] = f.before
-    if f.after is not ABSENT:
-        out["after"] = f.after
-    return out
-
-
-def plan_to_dict(plan: Plan) -> dict:
+def plan_to_dict(plan: Plan, verdict: SafetyVerdict | None = None) -> dict:
+    """The plan as ``--format json`` shows it (README "Plan JSON"): each change's data without
+    the request body and, but for a delete, without the whole live preset; with *verdict*, a
+    ``safety`` entry after the summary."""
     changes = []
     for c in plan.changes:
-        item: dict = {"action": c.action, "name": c.name, "presettype": c.presettype}
-        if c.action == REPLACE:
-            item["before_presettype"] = c.before_type
-        if c.source:
-            item["source"] = c.source
-        item["before_fingerprint"] = c.fingerprint
-        if c.action in (UPDATE, REPLACE):
-            item["fields"] = [_field_json(f) for f in c.fields]
-        if c.action in (CREATE, REPLACE):
-            item["after"] = c.after
-        if c.action == DELETE:
-            item["before"] = c.before
+        item = c.to_data()
+        item.pop("body", None)
+        if c.action != DELETE:
+            item.pop("before", None)
         changes.append(item)
-    counts = {a: plan.count(a) for a in (CREATE, UPDATE, REPLACE, DELETE)}
-    counts["unchanged"] = len(plan.unchanged)
-    return {"format_version": FORMAT_VERSION, "summary": counts, "changes": changes, "unchanged": plan.unchanged}
+    data: dict = {"format_version": FORMAT_VERSION, "summary": plan.counts()}
+    if verdict is not None:
+        data["safety"] = verdict.to_data()
+    data.update(changes=changes, unchanged=plan.unchanged)
+    return data
 
 
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+def render_json(plan: Plan, verdict: SafetyVerdict | None = None) -> str:
+    return json.dumps(plan_to_dict(plan, verdict), indent=2, ensure_ascii=False) + "\n"
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
-def render_markdown(plan: Plan) -> str:
-    out = ["### presetsync plan", ""]
+def render_markdown(plan: Plan, verdict: SafetyVerdict | None = None, max_chars: int = MARKDOWN_MAX_CHARS) -> str:
+    """A summary table and a collapsible diff per preset, for a pull-request comment.
+
+    When that is longer than *max_chars*, the diffs are left out for a note saying where the
+    whole plan is, and the table keeps the rows that fit ("and N more changes")."""
+    head = ["### presetsync plan", ""]
     summary = plan.summary()
     if plan.unchanged:
         summary += f" {len(plan.unchanged)} unchanged."
-    out += [f"**{summary}**", ""]
+    head += [f"**{summary}**", ""]
+    for _, text in verdict_lines(verdict, limit=20):
+        head += [f"> **Safety:** {_md(text)}", ""]
     if not plan.changes:
-        return "\n".join(out)
-    out += ["| action | preset | type | fields |", "|---|---|---|---|"]
+        return "\n".join(head)
+    table = ["| action | preset | type | fields |", "|---|---|---|---|"]
+    rows = []
     for c in plan.changes:
         kind = c.presettype if c.action != REPLACE else f"{c.before_type} -> {c.presettype}"
-        out.append(f"| {SYMBOLS[c.action]} {c.action} | `{_md(c.name)}` | {_md(kind)} | {len(change_lines(c))} |")
-    out.append("")
+        rows.append(f"| {SYMBOLS[c.action]} {c.action} | `{_md(c.name)}` | {_md(kind)} | {len(change_lines(c))} |")
+    details = []
     for c in plan.changes:
-        out.append(f"<details><summary><code>{SYMBOLS[c.action]} {_md(c.name)}</code> {c.action}</summary>")
-        out += ["", "```diff"]
+        details.append(f"<details><summary><code>{SYMBOLS[c.action]} {_md(c.name)}</code> {c.action}</summary>")
+        details += ["", "```diff"]
         for symbol, path, before, after in change_lines(c):
             if symbol in "-~":
-                out.append(f"- {path}: {value_text(before)}")
+                details.append(f"- {path}: {value_text(before)}")
             if symbol in "+~":
-                out.append(f"+ {path}: {value_text(after)}")
-        out += ["```", "", "</details>", ""]
+                details.append(f"+ {path}: {value_text(after)}")
+        details += ["```", "", "</details>", ""]
+    full = "\n".join([*head, *table, *rows, "", *details])
+    if len(full) <= max_chars:
+        return full
+    note = [
+        f"The diff of each preset is left out: the whole plan is {len(full):,} characters, over the "
+        f"{max_chars:,} that this comment may take (`--max-chars`). Every change is in the output of "
+        "`presetsync plan` (text) or `presetsync plan --format json`, and in the saved plan "
+        "(`presetsync plan -o plan.json`; CI keeps it as an artifact).",
+        "",
+    ]
+    out = [*head, *note, *table]
+    used = len("\n".join(out)) + 200  # room for the "and N more" line
+    shown = 0
+    for row in rows:
+        if used + len(row) + 1 > max_chars:
+            break
+        out.append(row)
+        used += len(row) + 1
+        shown += 1
+    out.append("")
+    if shown < len(rows):
+        out += [f"... and {len(rows) - shown:,} more changes ({shown:,} of {len(rows):,} shown).", ""]
     return "\n".join(out)
-
-
-RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

@@ -12,49 +12,75 @@ Both thresholds give way to --force; protection never does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ..config import Safety
 from ..errors import UnsafePlanError
-from .plan import DELETE, REPLACE, UPDATE, matches
+from .model import DELETE, REPLACE, UPDATE, matches
+
+if TYPE_CHECKING:
+    from ..config import Safety
 
 
 def protected_changes(changes: Iterable[Any], protect: Sequence[str]) -> list[str]:
     return [f"{c.action} {c.name}" for c in changes if c.action in (DELETE, REPLACE) and matches(c.name, protect)]
 
 
-def check_safety(
+@dataclass(frozen=True)
+class SafetyVerdict:
+    """What apply would say about a plan: the one place of the rules (see :func:`safety_verdict`).
+
+    *protected*: changes that delete or replace a protected preset (``delete NAME``), refused
+    even with --force. *over*: the thresholds gone over, each as a sentence, refused unless
+    --force.
+    """
+
+    protected: tuple[str, ...] = ()
+    over: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """``refused`` (even with --force), ``needs-force`` or ``ok``."""
+        return "refused" if self.protected else "needs-force" if self.over else "ok"
+
+    def error(self, force: bool) -> UnsafePlanError | None:
+        """The error apply raises with or without *force*; None when it goes ahead."""
+        if self.protected:
+            return UnsafePlanError(
+                f"refused: the plan would {', '.join(self.protected)}, protected by 'protect:' in the config "
+                "(--force does not override protection)"
+            )
+        if self.over and not force:
+            return UnsafePlanError("unsafe plan: " + "; ".join(self.over) + " (use --force)")
+        return None
+
+    def to_data(self) -> dict:
+        return {"verdict": self.status, "protected": list(self.protected), "over_thresholds": list(self.over)}
+
+
+def safety_verdict(
     changes: Sequence[Any],
     *,
     managed: int,
-    safety: Safety,
+    safety: Safety | None,
     protect: Sequence[str],
-    force: bool,
-) -> None:
-    """Raise UnsafePlanError when *changes* (Change or SavedChange) must not be applied.
+) -> SafetyVerdict:
+    """The verdict on *changes* (see :meth:`presetsync.presets.plan.Plan.safety_verdict`).
 
     *managed* is the number of live presets presetsync manages: those declared in the files
-    or matched by ``manage:``.
+    or matched by ``manage:``. Without *safety* only protection is checked.
     """
-    touched = protected_changes(changes, protect)
-    if touched:
-        raise UnsafePlanError(
-            f"refused: the plan would {', '.join(touched)}, protected by 'protect:' in the config "
-            "(--force does not override protection)"
-        )
-    if force:
-        return
-    problems = []
-    deletes = sum(1 for c in changes if c.action in (DELETE, REPLACE))
-    if safety.max_deletes is not None and deletes > safety.max_deletes:
-        problems.append(f"{deletes} deletes (including replacements) is over safety.max_deletes = {safety.max_deletes}")
-    changed = sum(1 for c in changes if c.action in (UPDATE, REPLACE, DELETE))
-    if safety.max_change_percent is not None and managed >= (safety.min_existing or 0) and managed > 0:
-        percent = 100.0 * changed / managed
-        if percent > safety.max_change_percent:
-            problems.append(
-                f"{changed} of {managed} managed presets changed ({percent:.0f}%) is over "
-                f"safety.max_change_percent = {safety.max_change_percent:g}"
-            )
-    if problems:
-        raise UnsafePlanError("unsafe plan: " + "; ".join(problems) + " (use --force)")
+    over = []
+    if safety is not None:
+        deletes = sum(1 for c in changes if c.action in (DELETE, REPLACE))
+        if safety.max_deletes is not None and deletes > safety.max_deletes:
+            over.append(f"{deletes} deletes (including replacements) is over safety.max_deletes = {safety.max_deletes}")
+        changed = sum(1 for c in changes if c.action in (UPDATE, REPLACE, DELETE))
+        if safety.max_change_percent is not None and managed >= (safety.min_existing or 0) and managed > 0:
+            percent = 100.0 * changed / managed
+            if percent > safety.max_change_percent:
+                over.append(
+                    f"{changed} of {managed} managed presets changed ({percent:.0f}%) is over "
+                    f"safety.max_change_percent = {safety.max_change_percent:g}"
+                )
+    return SafetyVerdict(tuple(protected_changes(changes, protect)), tuple(over))

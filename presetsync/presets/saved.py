@@ -1,83 +1,68 @@
-"""Saved plans: ``plan -o FILE`` writes what apply needs to do exactly what was reviewed.
+"""Saved plans: ``plan -o FILE`` writes the plan that was reviewed; ``apply FILE`` applies it.
 
-The file is JSON: the rendered plan (``plan``, the same object as ``--format json``), the
-request body of every create, update and replace as written in the preset files, and the
-fingerprint of each live preset the plan touches. Apply re-reads those presets and refuses
-the whole plan if any fingerprint differs: the world moved after the review.
+The file is JSON: ``kind`` and ``presetsync_version``, then the plan's own data
+(:meth:`Plan.to_data`: target, changes with their bodies and the live presets they were planned
+against, managed and unchanged names), then ``digest``: the sha256 of the canonical JSON of
+that plan data. Loading refuses (exit 3, nothing sent) a file whose digest does not match,
+naming the changes whose body no longer gives the diff written beside it; a plan whose data is
+not what its bodies give (a forged digest); and a plan made for another endpoint, region or
+account. The digest detects edits; it is not a signature: whoever can write the file can
+compute a digest, so keep plan files where only CI writes them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .. import __version__
 from ..errors import InputError
-from .plan import Plan
-from .render import plan_to_dict
+from .live import sha256_of
+from .plan import PLAN_FORMAT_VERSION, ModifiedPlanError, Plan, Target
 
 KIND = "presetsync-saved-plan"
-SAVED_FORMAT_VERSION = 1
+ENVELOPE = ("kind", "presetsync_version", "digest")  # the keys outside the plan data
 
 
-@dataclass
-class SavedChange:
-    action: str
-    name: str
-    presettype: str
-    fingerprint: str | None  # of the live preset at plan time; None: it did not exist
-    body: dict | None  # what to send for create/update/replace
+def saved_document(plan: Plan) -> dict:
+    data = plan.to_data()
+    return {"kind": KIND, "presetsync_version": __version__, **data, "digest": sha256_of(data)}
 
 
-@dataclass
-class SavedPlan:
-    endpoint: str | None
-    region: str | None
-    changes: list[SavedChange]
-    plan: dict  # the plan as --format json renders it, for showing before apply
+def save_plan(plan: Plan, path: Path) -> None:
+    text = json.dumps(saved_document(plan), indent=2, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
-def save_plan(plan: Plan, path: Path, *, endpoint: str | None, region: str | None) -> None:
-    data = {
-        "kind": KIND,
-        "format_version": SAVED_FORMAT_VERSION,
-        "presetsync_version": __version__,
-        "endpoint": endpoint,
-        "region": region,
-        "changes": [
-            {
-                "action": c.action,
-                "name": c.name,
-                "presettype": c.presettype,
-                "fingerprint": c.fingerprint,
-                "body": c.body,
-            }
-            for c in plan.changes
-        ],
-        "plan": plan_to_dict(plan),
-    }
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def load_saved_plan(path: Path) -> SavedPlan:
+def load_saved_plan(path: Path, target: Target) -> Plan:
+    """The plan saved in *path*, for *target*; refused when modified or made for another target."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the saved plan: {exc}") from None
-    if not isinstance(data, dict) or data.get("kind") != KIND:
-        raise InputError(f"{path}: not a presetsync saved plan (write one with 'presetsync plan -o {path}')")
-    if data.get("format_version") != SAVED_FORMAT_VERSION:
-        raise InputError(f"{path}: saved plan format {data.get('format_version')!r} is not supported")
     try:
-        changes = [
-            SavedChange(c["action"], c["name"], c["presettype"], c.get("fingerprint"), c.get("body"))
-            for c in data["changes"]
-        ]
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"{path}: the saved plan is damaged ({exc})") from None
-    return SavedPlan(data.get("endpoint"), data.get("region"), changes, data.get("plan") or {})
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise ModifiedPlanError.naming([f"{path} is not JSON any more: {exc}"]) from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise InputError(f"{path}: not a presetsync saved plan (write one with 'presetsync plan -o {path}')")
+    version = doc.get("format_version")
+    if version != PLAN_FORMAT_VERSION:
+        raise InputError(
+            f"{path}: saved plan format {version!r} is not supported: this presetsync "
+            f"({__version__}) applies format {PLAN_FORMAT_VERSION}, which binds the plan to its account and "
+            f"protects it with a digest; make the plan again with 'presetsync plan -o {path}'"
+        )
+    data = {k: v for k, v in doc.items() if k not in ENVELOPE}
+    if doc.get("digest") != sha256_of(data):
+        raise ModifiedPlanError.naming(Plan.rebuild(data)[1])
+    made_by = doc.get("presetsync_version")
+    try:
+        return Plan.from_data(data, target=target)
+    except ModifiedPlanError as exc:
+        if made_by == __version__:
+            raise
+        raise ModifiedPlanError(f"{exc} (made by presetsync {made_by}, this is {__version__})") from None
 
 
 def is_saved_plan(path: Path) -> bool:
@@ -86,7 +71,7 @@ def is_saved_plan(path: Path) -> bool:
         return False
     try:
         with open(path, encoding="utf-8") as fh:
-            head: Any = fh.read(200)
+            head = fh.read(200)
     except (OSError, UnicodeDecodeError):
         return False
     return head.lstrip().startswith("{") and KIND in head

@@ -28,8 +28,18 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import jsonschema
 
-from .catalog import ITEMS, FieldSpec, dotted, generic_path, preset_file_schema, presettype_spec, presettypes
-from .files import PRESET_SUFFIXES, YamlDocument, discover, load_yaml
+from .catalog import (
+    ITEMS,
+    FieldSpec,
+    PresetTypeSpec,
+    dotted,
+    generic_path,
+    preset_file_schema,
+    presettype_spec,
+    presettypes,
+    resolve,
+)
+from .files import PRESET_SUFFIXES, Positions, YamlDocument, discover, load_yaml
 from .model import DesiredPreset, Problem
 from .normalize import parse_bitrate, parse_number
 
@@ -137,9 +147,10 @@ class SchemaErrorTranslator:
     Subclasses name things (``name``) and explain unknown keys (``unknown_key``).
     """
 
-    def __init__(self, doc: YamlDocument, root_schema: Mapping[str, Any]):
+    def __init__(self, doc: YamlDocument, root_schema: Mapping[str, Any], prefix: tuple = ()):
         self.doc = doc
         self.root = root_schema
+        self.prefix = prefix  # the path of the validated instance in the document
 
     # hooks -----------------------------------------------------------------------------
     def name(self, path: tuple) -> str:
@@ -158,8 +169,12 @@ class SchemaErrorTranslator:
         return False
 
     # translation ---------------------------------------------------------------------------
+    def path(self, error: jsonschema.ValidationError) -> tuple:
+        """Where *error* is in the document."""
+        return (*self.prefix, *error.absolute_path)
+
     def translate(self, error: jsonschema.ValidationError) -> list[Problem]:
-        path = tuple(error.absolute_path)
+        path = self.path(error)
         if self.doc.is_bad(path):
             return []
         chain = _schema_at(self.root, error.absolute_schema_path)
@@ -245,12 +260,160 @@ def _get(data: Any, path: Sequence[Any]) -> Any:
     return data
 
 
-@functools.cache
-def schema_validator(ref: str) -> jsonschema.Draft202012Validator:
-    """A validator for ``#/$defs/<ref>`` of the preset-file schema (cached)."""
+# --------------------------------------------------------------------------------------------
+# Validators, compiled once from schemas/preset-file.schema.json
+
+_ANNOTATIONS = frozenset({"title", "description", "examples", "default", "$comment", "deprecated"})
+_SUBSCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas"})
+_SUBSCHEMA = frozenset(
+    {"items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames"}
+    | {"unevaluatedItems", "unevaluatedProperties"}
+)
+_SUBSCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+
+
+def _quick(schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    """*schema* for a yes/no check only: ``$ref`` inlined, annotations dropped, and every catalog
+    leaf field (``x-presetsync``) accepted as it is, since :func:`check_field` checks those values
+    and their schema errors are never reported (see ``_PresetTranslator.skip``)."""
+    if not isinstance(schema, Mapping):
+        return schema
+    if depth > 50:
+        raise ValueError("the preset-file schema nests too deep (a $ref loop?)")
+    schema = resolve(schema, root)
+    if "x-presetsync" in schema:
+        return True
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _ANNOTATIONS or key.startswith("x-") or key == "$defs":
+            continue
+        if key in _SUBSCHEMA_MAPS:
+            value = {name: _quick(sub, root, depth + 1) for name, sub in value.items()}
+        elif key in _SUBSCHEMA:
+            value = _quick(value, root, depth + 1)
+        elif key in _SUBSCHEMA_LISTS:
+            value = [_quick(sub, root, depth + 1) for sub in value]
+        out[key] = value
+    return _fold_all_of(out)
+
+
+# Keywords that only look at objects, and keywords whose meaning depends on others beside them.
+_OBJECT_ONLY = frozenset(
+    {"required", "properties", "patternProperties", "additionalProperties", "dependentRequired"}
+    | {"dependentSchemas", "minProperties", "maxProperties", "propertyNames"}
+)
+_COUPLED = frozenset(
+    {"properties", "patternProperties", "additionalProperties", "unevaluatedProperties", "items"}
+    | {"prefixItems", "unevaluatedItems", "if", "then", "else", "$ref", "$dynamicRef"}
+)
+
+
+def _union(a: Any, b: Any) -> Any:
+    """One schema accepting what both *a* and *b* accept, when that is simply their keywords
+    together; ``None`` otherwise."""
+    if not isinstance(a, Mapping) or not isinstance(b, Mapping):
+        return None
+    if any(key in a and a[key] != b[key] for key in b):
+        return None
+    if any(key in _COUPLED for key in a) and any(key in _COUPLED and key not in a for key in b):
+        return None
+    return {**a, **b}
+
+
+def _fold_all_of(schema: dict[str, Any]) -> dict[str, Any]:
+    """*schema* with its ``allOf`` items folded into it where that keeps its meaning, so that a
+    quick check descends into fewer subschemas (each descent costs jsonschema a new validator):
+
+    * ``{"properties": {name: S}}`` for names *schema* already has: S joins their schema;
+    * ``{"if": {"required": [name]}, "then": T}`` (T looking at objects only) becomes
+      ``dependentSchemas`` (T applies when *name* is present), as the schema's rules are written.
+    """
+    items = schema.get("allOf")
+    if not isinstance(items, list):
+        return schema
+    out = {key: value for key, value in schema.items() if key != "allOf"}
+    rest = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            rest.append(item)
+            continue
+        condition = item.get("if")
+        then = item.get("then")
+        if (
+            set(item) == {"if", "then"}
+            and isinstance(condition, Mapping)
+            and set(condition) == {"required"}
+            and len(condition["required"]) == 1
+            and isinstance(then, Mapping)
+            and set(then) <= _OBJECT_ONLY
+            and condition["required"][0] not in out.get("dependentSchemas", {})
+        ):
+            out["dependentSchemas"] = {**out.get("dependentSchemas", {}), condition["required"][0]: then}
+            continue
+        if set(item) == {"properties"} and isinstance(out.get("properties"), Mapping):
+            joined = {name: _union(out["properties"].get(name), sub) for name, sub in item["properties"].items()}
+            if all(value is not None for value in joined.values()):
+                out["properties"] = {**out["properties"], **joined}
+                continue
+        rest.append(item)
+    if rest:
+        out["allOf"] = rest
+    return out
+
+
+@dataclass(frozen=True)
+class _Validators:
+    """``quick`` says whether an instance is fine; ``full`` (with every annotation, for the
+    messages) says what is wrong, and runs only for instances ``quick`` refuses."""
+
+    quick: Any
+    full: jsonschema.Draft202012Validator
+
+
+def _properties(validator: Any, properties: Mapping[str, Any], instance: Any, schema: Any) -> Iterable[Any]:
+    """jsonschema's ``properties``, without descending into ``true`` (which accepts anything)."""
+    if validator.is_type(instance, "object"):
+        for name, subschema in properties.items():
+            if subschema is not True and name in instance:
+                yield from validator.descend(instance[name], subschema, path=name, schema_path=name)
+
+
+_QuickValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": _properties})
+
+
+def _compile(schema: Mapping[str, Any]) -> _Validators:
     root = preset_file_schema()
-    schema = {"$schema": root["$schema"], "$defs": root["$defs"], "$ref": f"#/$defs/{ref}"}
-    return jsonschema.Draft202012Validator(schema)
+    full = {"$schema": root["$schema"], "$defs": root["$defs"], **schema}
+    quick = {"$schema": root["$schema"], **_quick(schema, root)}
+    return _Validators(_QuickValidator(quick), jsonschema.Draft202012Validator(full))
+
+
+@functools.cache
+def preset_validators(presettype: str | None) -> _Validators:
+    """The validators of one preset of *presettype* (``None``: a missing or unknown presettype).
+
+    ``$defs/preset`` dispatches ``param`` with one ``if``/``then`` per presettype; here only the
+    ``then`` of *presettype* is kept (the other ``if``s cannot match), so a preset is checked
+    against its own type's parameters only.
+    """
+    preset = preset_file_schema()["$defs"]["preset"]
+    branches = [
+        b["then"] for b in preset.get("allOf", ()) if b["if"]["properties"]["presettype"]["const"] == presettype
+    ]
+    schema = {key: value for key, value in preset.items() if key != "allOf"}
+    if branches:
+        schema["allOf"] = branches
+    return _compile(schema)
+
+
+@functools.cache
+def _file_validators() -> _Validators:
+    """The shape of a ``presets: [...]`` file, its items left to :func:`preset_validators`."""
+    shell = dict(preset_file_schema()["$defs"]["presetsFile"])
+    properties = dict(shell["properties"])
+    properties["presets"] = {key: value for key, value in properties["presets"].items() if key != "items"}
+    shell["properties"] = properties
+    return _compile(shell)
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,8 +438,8 @@ def _preset_base(path: tuple, multi: bool) -> tuple[tuple, tuple] | None:
 
 
 class _PresetTranslator(SchemaErrorTranslator):
-    def __init__(self, doc: YamlDocument, multi: bool, root_schema: Mapping[str, Any]):
-        super().__init__(doc, root_schema)
+    def __init__(self, doc: YamlDocument, multi: bool, root_schema: Mapping[str, Any], prefix: tuple = ()):
+        super().__init__(doc, root_schema, prefix)
         self.multi = multi
 
     def _split(self, path: tuple) -> tuple[tuple | None, tuple]:
@@ -306,7 +469,7 @@ class _PresetTranslator(SchemaErrorTranslator):
         return spec is not None and generic_path(rel[1:]) in spec.fields
 
     def translate(self, error: jsonschema.ValidationError) -> list[Problem]:
-        path = tuple(error.absolute_path)
+        path = self.path(error)
         base, rel = self._split(path)
         if base is not None and rel == ("presettype",) and error.validator == "enum":
             value = error.instance
@@ -389,18 +552,26 @@ def _fields(presettype: str) -> Iterable[FieldSpec]:
     return spec.fields.values() if spec is not None else ()
 
 
-def _values_at(data: Any, path: tuple[str, ...], prefix: tuple = ()) -> Iterable[tuple[tuple, Any]]:
-    """(concrete path, value) for every value at a catalog path (``*`` walks list items)."""
-    if not path:
-        yield prefix, data
-        return
-    head, rest = path[0], path[1:]
-    if head == ITEMS:
-        if isinstance(data, list):
-            for index, item in enumerate(data):
-                yield from _values_at(item, rest, (*prefix, index))
-    elif isinstance(data, Mapping) and head in data:
-        yield from _values_at(data[head], rest, (*prefix, head))
+def _catalog_values(
+    spec: PresetTypeSpec, obj: Mapping[str, Any], path: tuple = (), generic: tuple = ()
+) -> Iterable[tuple[tuple, FieldSpec, Any]]:
+    """(concrete path, field spec, value) for every catalog field written in *obj* (a param)."""
+    for key, value in obj.items():
+        sub, sub_generic = (*path, key), (*generic, key)
+        field = spec.fields.get(sub_generic)
+        if field is not None:
+            yield sub, field, value
+            continue
+        known = spec.objects.get(sub_generic)
+        if known is None:
+            continue
+        if known.is_array:
+            if isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, Mapping):
+                        yield from _catalog_values(spec, item, (*sub, index), (*sub_generic, ITEMS))
+        elif isinstance(value, Mapping):
+            yield from _catalog_values(spec, value, sub, sub_generic)
 
 
 def _shown(value: Any, parsed: Any) -> str:
@@ -471,6 +642,24 @@ def check_field(spec: FieldSpec, name: str, value: Any) -> str | None:
     return None
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ACCEPTED: dict[tuple, FieldSpec] = {}  # (id(spec), type, value) -> spec, for values check_field accepts
+
+
+def _field_problem(spec: FieldSpec, path: tuple, value: Any) -> str | None:
+    """:func:`check_field` of the value at *path* (in param), remembering the scalar values it
+    accepts: presets repeat their values. The entry keeps its spec alive, so its id stays its own."""
+    if type(value) not in _SCALARS:
+        return check_field(spec, dotted(path), value)
+    key = (id(spec), type(value), value)
+    if _ACCEPTED.get(key) is spec:
+        return None
+    message = check_field(spec, dotted(path), value)
+    if message is None and len(_ACCEPTED) < 8192:
+        _ACCEPTED[key] = spec
+    return message
+
+
 _REMOVE = object()
 
 
@@ -537,45 +726,49 @@ def check_document(
             )
         ]
     multi = "presets" in data
+    bases: list[tuple]
     if multi:
         items = data["presets"] if isinstance(data["presets"], list) else []
         bases = [("presets", index) for index in range(len(items))]
     else:
         items, bases = [data], [()]
 
-    stripped_items = []
-    for item in items:
-        if isinstance(item, Mapping) and isinstance(item.get("presettype"), str) and "param" in item:
-            extras = extra_fields.get(item["presettype"], ())
+    # Quick yes/no checks first; the schema's full error report only for what they refuse.
+    refused: list[tuple[_Validators, tuple, Any]] = []
+    if multi and not _file_validators().quick.is_valid(data):
+        refused.append((_file_validators(), (), data))
+    fields: list[tuple[tuple, str]] = []  # (path, message) of catalog field values
+    for base, item in zip(bases, items):
+        presettype = item.get("presettype") if isinstance(item, Mapping) else None
+        spec = presettype_spec(presettype) if isinstance(presettype, str) else None
+        if spec is not None and "param" in item:
+            extras = extra_fields.get(spec.name, ())
             if extras:
-                item = {**item, "param": strip_extra_fields(item["param"], item["presettype"], extras)}
-        stripped_items.append(item)
-    if not multi:
-        instance = stripped_items[0]
-    elif isinstance(data["presets"], list):
-        instance = {**data, "presets": stripped_items}
-    else:
-        instance = data
+                item = {**item, "param": strip_extra_fields(item["param"], spec.name, extras)}
+        validators = preset_validators(spec.name if spec is not None else None)
+        if not validators.quick.is_valid(item):
+            refused.append((validators, base, item))
+        param = item.get("param") if isinstance(item, Mapping) else None
+        if spec is not None and isinstance(param, Mapping):
+            for concrete, fspec, value in _catalog_values(spec, param):
+                message = _field_problem(fspec, concrete, value)
+                where = (*base, "param", *concrete) if message else ()
+                if message and not doc.is_bad(where):
+                    fields.append((where, message))
 
-    validator = schema_validator("presetsFile" if multi else "preset")
-    problems = _PresetTranslator(doc, multi, validator.schema).problems(validator.iter_errors(instance))
+    # positions of what is wrong: the presets the schema refuses, the fields (not the file's
+    # top level, known already)
+    doc.positions.want([base for _, base, _ in refused if base or not multi] + [where for where, _ in fields])
+    problems = [doc.problem(where, message) for where, message in fields]
+    for validators, base, instance in refused:
+        translator = _PresetTranslator(doc, multi, validators.full.schema, prefix=base)
+        problems += translator.problems(validators.full.iter_errors(instance))
 
     presets = []
     for base, item in zip(bases, items):
         if not isinstance(item, Mapping):
             continue
-        presettype, param = item.get("presettype"), item.get("param")
-        spec = presettype_spec(presettype) if isinstance(presettype, str) else None
-        if spec is not None and isinstance(param, Mapping):
-            for path, fspec in spec.fields.items():
-                for concrete, value in _values_at(param, path):
-                    where = (*base, "param", *concrete)
-                    if doc.is_bad(where):
-                        continue
-                    message = check_field(fspec, dotted(concrete), value)
-                    if message:
-                        problems.append(doc.problem(where, message))
-        name, description = item.get("preset"), item.get("description")
+        name, presettype, description, param = (item.get(k) for k in ("preset", "presettype", "description", "param"))
         if isinstance(name, str) and isinstance(presettype, str) and isinstance(param, Mapping):
             line, _ = doc.positions.find(base)
             presets.append(
@@ -583,7 +776,7 @@ def check_document(
                     name=name,
                     presettype=presettype,
                     description=description if isinstance(description, str) else None,
-                    param=dict(param),
+                    param=param if type(param) is dict else dict(param),  # the loader's own dict
                     file=doc.file,
                     line=line,
                     positions=doc.positions,
@@ -597,10 +790,17 @@ def _duplicate_names(presets: Sequence[DesiredPreset]) -> list[Problem]:
     by_name: dict[str, list[DesiredPreset]] = {}
     for preset in presets:
         by_name.setdefault(preset.name, []).append(preset)
+    repeated = [group for group in by_name.values() if len(group) > 1]
+    # where the names are written: at most one more read of each file concerned
+    wanted: dict[int, tuple[Positions, list[tuple]]] = {}
+    for preset in (p for group in repeated for p in group if p.positions is not None):
+        assert preset.positions is not None
+        wanted.setdefault(id(preset.positions), (preset.positions, []))[1].append((*preset.base, "preset"))
+    for positions, paths in wanted.values():
+        positions.want(paths)
     problems = []
-    for name, group in by_name.items():
-        if len(group) < 2:
-            continue
+    for group in repeated:
+        name = group[0].name
         places = [(p, p.positions.find((*p.base, "preset")) if p.positions else (p.line, 1)) for p in group]
         for preset, (line, col) in places:
             others = [f"{o.file}:{ol}" for o, (ol, _) in places if o is not preset]

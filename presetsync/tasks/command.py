@@ -38,7 +38,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..options import add_config_option, add_connection_options
+from ..errors import ExitStatus
+from ..options import add_config_option, add_connection_options, retry_policy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,7 +49,13 @@ if TYPE_CHECKING:
     from .journal import Journal
     from .manifest import Manifest
 
-EXIT_OK, EXIT_INVALID, EXIT_REFUSED, EXIT_FAILED, EXIT_TIMEOUT = 0, 1, 3, 4, 5
+EXIT_OK, EXIT_INVALID, EXIT_REFUSED, EXIT_FAILED, EXIT_TIMEOUT = (
+    ExitStatus.OK,
+    ExitStatus.ERROR,
+    ExitStatus.REFUSED,
+    ExitStatus.PARTIAL,
+    ExitStatus.TIMEOUT,
+)
 TASKID = re.compile(r"[A-Za-z0-9]{35,45}")
 STATUSES = ("init", "exec", "succ", "fail")
 
@@ -184,6 +191,12 @@ def _submit_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
+        "--since",
+        metavar="YYYYMMDD",
+        help="search the service's tasks created since this day for the manifest's tasks before sending "
+        "(default: tasks.lookback_days, 30 days)",
+    )
+    parser.add_argument(
         "--allow-overwrite",
         action="store_true",
         help="send tasks even when an earlier submitted task with a different body wrote the same output",
@@ -191,8 +204,8 @@ def _submit_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return EXIT_OK
+    parser.print_help(sys.stderr)
+    return EXIT_INVALID
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,14 +227,31 @@ def _parallelism(args: argparse.Namespace, config: Config) -> int:
     return value
 
 
-def _grace(config: Config) -> float:
+def _seconds_setting(config: Config, key: str, default: float) -> float:
     from ..errors import ConfigError
-    from .settle import DEFAULT_GRACE
 
-    value = config.tasks.get("settle_grace", DEFAULT_GRACE)
+    value = config.tasks.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"tasks.settle_grace must be a number of seconds, at least 0, not {value!r}")
+        raise ConfigError(f"tasks.{key} must be a number, at least 0, not {value!r}")
     return float(value)
+
+
+def _grace(config: Config) -> float:
+    from .reconcile import DEFAULT_GRACE
+
+    return _seconds_setting(config, "settle_grace", DEFAULT_GRACE)
+
+
+def _lookback_days(args: argparse.Namespace, config: Config) -> float:
+    """How many days back the service is searched for the manifest's tasks (``--since``
+    overrides ``tasks.lookback_days``)."""
+    from .listing import parse_day
+    from .reconcile import DEFAULT_LOOKBACK_DAYS
+
+    since = getattr(args, "since", None)
+    if since:
+        return max(0.0, (date.today() - parse_day(since, "--since")).days + 1.0)
+    return _seconds_setting(config, "lookback_days", DEFAULT_LOOKBACK_DAYS)
 
 
 @contextmanager
@@ -235,6 +265,7 @@ def _client(args: argparse.Namespace, config: Config, parallelism: int = 4) -> I
         state_dir=config.base_dir / ".presetsync",
         use_ssl=args.use_ssl,
         pool_size=max(16, parallelism),
+        retry=retry_policy(args, config),
     ) as client:
         yield client
 
@@ -246,14 +277,17 @@ def _journal(args: argparse.Namespace, config: Config, client: OfflineClient, *,
     existing journal is updated with the statuses read, a missing one is not created) or
     ``dry`` (dry runs: nothing is written).
     """
+    import os
+
     from .journal import Journal, journal_path, target_key
 
     setting = args.endpoint or config.endpoint
     endpoint = "local" if setting == "local" else client.endpoint
     target = target_key(endpoint, client.credentials.access_key_id)
     state_dir = config.base_dir / ".presetsync"
-    readonly = mode == "dry" or (mode == "read" and not journal_path(state_dir, target).exists())
-    return Journal.open(state_dir, target, endpoint=endpoint, readonly=readonly)
+    url = os.environ.get("PRESETSYNC_JOURNAL") or config.journal
+    readonly = mode == "dry" or (mode == "read" and not url and not journal_path(state_dir, target).exists())
+    return Journal.open(state_dir, target, endpoint=endpoint, readonly=readonly, url=url)
 
 
 def _manifest(path: Path) -> tuple[Manifest | None, int]:
@@ -292,6 +326,7 @@ def _submit(args: argparse.Namespace, *, retry: bool) -> int:
     config = _config(args)
     parallelism = _parallelism(args, config)
     grace = _grace(config)
+    lookback = _lookback_days(args, config)
     manifest, code = _manifest(args.manifest)
     if manifest is None:
         return code
@@ -302,9 +337,11 @@ def _submit(args: argparse.Namespace, *, retry: bool) -> int:
             return EXIT_INVALID
         with _journal(args, config, client, mode="dry" if args.dry_run else "write") as journal:
             if args.dry_run:
-                return _dry_run(manifest, journal)
+                return _dry_run(manifest, journal, client, lookback)
             journal.lock()
-            return _send(args, manifest, client, journal, parallelism=parallelism, grace=grace, retry=retry)
+            return _send(
+                args, manifest, client, journal, parallelism=parallelism, grace=grace, lookback=lookback, retry=retry
+            )
 
 
 def _send(
@@ -315,56 +352,72 @@ def _send(
     *,
     parallelism: int,
     grace: float,
+    lookback: float,
     retry: bool,
 ) -> int:
     from .progress import Progress
     from .status import refresh, reopen_failed
     from .submit import Submitter
 
-    total = journal.add_scope(manifest.tasks(), persist=True)
-    overwrites, examples = journal.overwrites()
-    if overwrites and not args.allow_overwrite:
+    total = manifest.count()
+    progress = Progress(total, enabled=not args.quiet)
+    submitter = Submitter(
+        client,
+        journal,
+        parallelism=parallelism,
+        grace=grace,
+        lookback_days=lookback,
+        allow_overwrite=args.allow_overwrite,
+        progress=progress,
+    )
+    progress.note(f"submitting {manifest.file}: {total} task(s), {parallelism} in parallel")
+    if retry:
+        journal.add_scope(manifest.tasks(), persist=True)
+        refresh(client, journal, parallelism=parallelism)
+        progress.note(f"retry: {reopen_failed(journal)} task(s) with status fail will be sent again")
+        result = submitter.run()
+    else:
+        result = submitter.run(manifest.tasks())
+    if result.overwrites:
         print(
-            f"presetsync: refused: {overwrites} task(s) would write outputs that other, already submitted tasks "
-            "wrote (a task whose body changed is a new task); nothing was sent:",
+            f"presetsync: refused: {result.overwrites} task(s) would write outputs that other, already submitted "
+            f"tasks wrote (a task whose body changed is a new task); {result.sent} task(s) before them were sent:",
             file=sys.stderr,
         )
-        for entry, taskid in examples:
+        for entry, taskid in result.overwrite_examples:
             print(f"  {entry.source}: {entry.body.get('dstBucket')}/{entry.body.get('dstObjectKey')} "
                   f"(written by task {taskid})", file=sys.stderr)  # fmt: skip
         print("Pass --allow-overwrite to send them anyway.", file=sys.stderr)
         return EXIT_REFUSED
-    progress = Progress(total, enabled=not args.quiet)
-    if retry:
-        refresh(client, journal, parallelism=parallelism)
-        progress.note(f"retry: {reopen_failed(journal)} task(s) with status fail will be sent again")
-    states = journal.scope_states()
-    to_send = sum(states.get(s, 0) for s in ("planned", "failed", "new"))
-    progress.note(
-        f"submitting {manifest.file}: {total} task(s), {to_send} to send, "
-        f"{states.get('submitted', 0)} already submitted, {states.get('sending', 0)} in doubt; "
-        f"{parallelism} in parallel"
-    )
-    result = Submitter(client, journal, parallelism=parallelism, grace=grace, progress=progress).run()
     for line in result.summary():
         print(line)
+    if result.interrupted:
+        return ExitStatus.INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _dry_run(manifest: Manifest, journal: Journal) -> int:
-    """Print what submit would do, task by task, and a summary; send and write nothing."""
+def _dry_run(manifest: Manifest, journal: Journal, client: OfflineClient, lookback: float) -> int:
+    """Print what submit would do, task by task, and a summary; send and write nothing.
+    The service is searched for the manifest's tasks as submit would (same numbers)."""
+    from .reconcile import reconcile
+
     total = journal.add_scope(manifest.tasks(), persist=False)
+    found = reconcile(client, journal, lookback_days=lookback, record=False).found_ids
     verbs = {"new": "send", "planned": "send", "failed": "send", "sending": "settle", "submitted": "skip"}
+    counts = {"send": 0, "skip": 0, "exists": 0, "settle": 0}
     for entry in journal.scope_entries():
         verb = verbs.get(entry.state, "skip")
-        note = f"  (submitted as {entry.taskid})" if entry.state == "submitted" else ""
+        taskid = entry.taskid
+        if entry.id in found and entry.state != "submitted":
+            verb, taskid = "exists", found[entry.id]
+        counts[verb] += 1
+        note = f"  (submitted as {taskid})" if taskid else ""
         print(f"{verb:<6}  {entry.short_id}  {entry.source}  {entry.body_json}{note}")
-    states = journal.scope_states()
-    send = sum(states.get(s, 0) for s in ("new", "planned", "failed"))
     overwrites, _ = journal.overwrites()
     print(
-        f"Dry run: {total} task(s): {send} would be sent, {states.get('submitted', 0)} already submitted, "
-        f"{states.get('sending', 0)} in doubt (settled through GetTaskList first); nothing was sent."
+        f"Dry run: {total} task(s): {counts['send']} would be sent, {counts['skip']} already submitted, "
+        f"{counts['exists']} found in the service (not sent again), {counts['settle']} in doubt "
+        "(settled through GetTaskList first); nothing was sent."
     )
     if overwrites:
         print(
@@ -508,7 +561,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _task_info(client: OfflineClient, taskid: str) -> dict[str, Any]:
-    return client.get_task_by_task_id(taskid=taskid).get("taskInfo") or {}
+    from ..errors import ApiError
+    from .status import confirmed
+
+    try:
+        return client.get_task_by_task_id(taskid=taskid).get("taskInfo") or {}
+    except ApiError as exc:  # "does not exist" only when the task list confirms it
+        raise confirmed(client, taskid, exc) from None
 
 
 def _print_tasks(infos: Any, fmt: str) -> None:
@@ -537,17 +596,27 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_top(args: argparse.Namespace) -> int:
+    from ..errors import ApiError
+    from .status import confirmed
+
     config = _config(args)
     with _client(args, config) as client:
         for taskid in args.taskids:
-            client.top_task_by_task_id(taskid=taskid)
-            print(f"{taskid}: moved to the head of the queue")
+            try:
+                status = (_task_info(client, taskid).get("taskStatus") or "").lower()
+                if status in ("succ", "fail"):
+                    print(f"{taskid}: already finished ({status}): there is no queue to move it in")
+                    continue
+                client.top_task_by_task_id(taskid=taskid)
+            except ApiError as exc:
+                raise confirmed(client, taskid, exc) from None
+            print(f"{taskid}: moved to the head of the queue ({status or 'waiting'})")
     return EXIT_OK
 
 
 def run_delete(args: argparse.Namespace) -> int:
     from ..errors import ApiError
-    from .status import TASK_NOT_FOUND
+    from .status import TaskMissing, confirmed
 
     config = _config(args)
     with _client(args, config) as client:
@@ -556,21 +625,30 @@ def run_delete(args: argparse.Namespace) -> int:
                 try:
                     client.del_task_by_task_id(taskid=taskid)
                 except ApiError as exc:
-                    # DelTaskByTaskID is retried after a lost answer: "not found" then means done
-                    if not (exc.err_num == TASK_NOT_FOUND and exc.attempts > 1):
-                        raise
+                    # DelTaskByTaskID is retried after a lost answer: an error, then, is done when
+                    # the task list confirms the task is gone
+                    error = confirmed(client, taskid, exc)
+                    if not (isinstance(error, TaskMissing) and exc.attempts > 1):
+                        raise error from None
                 journal.record_statuses([(taskid, "deleted", "deleted with presetsync tasks delete")], time.time())
                 print(f"{taskid}: deleted")
     return EXIT_OK
 
 
 def run_meta(args: argparse.Namespace) -> int:
-    from .meta import meta_items, summarise
+    from ..errors import ApiError, ServiceError
+    from .meta import AVINFO_ONLY, meta_error, meta_items, summarise
 
     config = _config(args)
     with _client(args, config) as client:
         for n, taskid in enumerate(args.taskids):
-            items = list(meta_items(client.get_task_meta_info(taskid=taskid)))
+            try:
+                answer = client.get_task_meta_info(taskid=taskid)
+            except ApiError as exc:
+                raise meta_error(client, taskid, exc) from None
+            items = list(meta_items(answer))
+            if not items:
+                raise ServiceError(f"task {taskid}: GetTaskMetaInfo answered no meta information; {AVINFO_ONLY}")
             if args.format == "json":
                 print(json.dumps(items[0][1] if len(items) == 1 else dict(items), indent=2, ensure_ascii=False))
                 continue

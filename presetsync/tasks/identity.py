@@ -6,7 +6,8 @@ everything again. So the identity is computed over a *normalised* body:
 
 * only the CreateTask fields, as canonical JSON (keys sorted, no spaces, UTF-8);
 * absent equals empty or default: ``dstDir: ""``, ``dstAcl: public-read``, ``isTop: 0``,
-  ``cbMethod: ""``, ``cbUrl: ""`` and ``extParam: ""`` are dropped;
+  ``cbMethod: ""``, ``cbUrl: ""`` and ``extParam: ""`` are dropped, and so is ``cbMethod``
+  when there is no ``cbUrl``;
 * every ``srcInfo`` item spelled out: ``type`` defaults to ``video``, ``index`` to the
   item's position;
 * ``extParam`` compared as the JSON object it holds, not as text.
@@ -92,6 +93,8 @@ def normalise(body: Mapping[str, Any]) -> dict[str, Any]:
             value = int(value)  # the service echoes "0" / "1"
         if name in _NEUTRAL and value == _NEUTRAL[name]:
             continue
+        if name == "cbMethod" and not body.get("cbUrl"):
+            continue  # no callback: its method means nothing (the service may echo a default)
         if name == "extParam":
             value = _ext_param_value(value)
         out[name] = value

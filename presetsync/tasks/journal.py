@@ -1,53 +1,56 @@
-"""The submission journal: what was planned, sent and submitted, in SQLite, crash-safe.
+"""The submission journal: what was planned, sent and submitted; crash-safe, optionally shared.
 
-One journal per service target (endpoint and account), in
-``<config dir>/.presetsync/tasks-<hash>.sqlite``, WAL mode. Each task (by identity, see
+One journal per service target (endpoint and account): by default a SQLite file
+``<config dir>/.presetsync/tasks-<hash>.sqlite`` (WAL mode, 0600 in a 0700 directory); with
+``journal: postgresql://...`` (presetsync.yaml) or ``PRESETSYNC_JOURNAL``, tables in a shared
+PostgreSQL database that several submitters on several machines use at once (see
+:mod:`.journal_db`). Either way the journal is a cache and a claim table: the service
+decides whether a task exists (:mod:`.reconcile`). Each task (by identity, see
 :mod:`.identity`) goes through these states::
 
     planned ──▶ sending ──▶ submitted (taskid)
        ▲           │  └───▶ failed (error)  ──▶ sending ...      (sent again by submit/retry)
        └───────────┘ (settled: not found in the service)
 
-* ``sending`` is committed BEFORE the CreateTask is sent. A task found in ``sending`` (the
-  process was killed, or the answer was lost: OutcomeUnknown) may or may not exist in the
-  service, and is *settled* through GetTaskList (:mod:`.settle`) before anything is sent
-  again: found, it becomes ``submitted`` with the task id it got; not found, ``planned``.
+* ``sending`` is a *claim*: :meth:`Journal.claim` moves a task from planned or failed to
+  sending in one conditional update, and only the submitter whose update changed the row
+  sends it; the claim is committed BEFORE the CreateTask is sent. A task found in
+  ``sending`` whose owner is gone (killed, or its answer was lost) may or may not exist in
+  the service, and is *settled* through GetTaskList before anything is sent again.
 * ``failed`` means the service refused the CreateTask (it answered with an error), so
   nothing was created and the task may be sent again. ``retry`` also turns a submitted task
   whose status is ``fail`` back into ``failed`` (its old task id stays in the history).
 
 Every change happens in one transaction together with a line in ``history`` (the audit
-trail: every task id a task ever had, every error). SQLite rolls back a transaction cut
-short by a crash, so a SIGKILL at any moment leaves the journal in one of the states above.
-Commits use ``synchronous=NORMAL``: durable when the process dies, which is what CI does to
-it; an operating-system crash or power loss may lose the last commits.
+trail: every task id a task ever had, every error). A transaction cut short by a crash is
+rolled back, so a SIGKILL at any moment leaves the journal in one of the states above.
+SQLite commits use ``synchronous=NORMAL``: durable when the process dies, which is what CI
+does to it; an operating-system crash or power loss may lose the last commits.
 
-A ``scope`` (a temporary table) holds the tasks of the manifest a command works on, in
-manifest order, so that submission, status and waiting work on any number of tasks with flat
-memory: they page through SQL instead of holding lists.
+Two temporary tables belong to one command: ``scope`` holds the tasks of the manifest it
+works on, in manifest order, so that submission, status and waiting work on any number of
+tasks with flat memory (they page through SQL instead of holding lists); ``listed`` holds
+the service's tasks read by the last reconciliation, by identity.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import RefusedError
+from .journal_db import Database, is_url
 from .manifest import TaskSpec
 
 PLANNED, SENDING, SUBMITTED, FAILED = "planned", "sending", "submitted", "failed"
 NEW = "new"  # in the manifest, not in the journal yet (dry runs)
+UNSETTLED = (NEW, PLANNED, FAILED, SENDING)  # not known to exist in the service
 FINAL_STATUSES = ("succ", "fail", "deleted")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BATCH = 500
 
 SCHEMA = """
@@ -56,6 +59,7 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tasks (
+    {rowid_column}
     id           TEXT PRIMARY KEY,        -- identity: sha256 of the normalised body
     body         TEXT NOT NULL,           -- the CreateTask body as sent (JSON)
     preset       TEXT NOT NULL,
@@ -66,22 +70,23 @@ CREATE TABLE IF NOT EXISTS tasks (
     taskid       TEXT,                    -- the service's task id, once submitted
     error        TEXT,                    -- why the last CreateTask failed
     attempts     INTEGER NOT NULL DEFAULT 0,
-    sending_at   REAL,                    -- the last CreateTask was about to be sent (Unix s)
-    doubt_at     REAL,                    -- its outcome was last found unknown
-    submitted_at REAL,
+    sending_at   {real},                  -- the last CreateTask was about to be sent (Unix s)
+    doubt_at     {real},                  -- its outcome was last found unknown
+    submitted_at {real},
     status       TEXT,                    -- last taskStatus seen: init, exec, succ, fail, deleted
     status_error TEXT,                    -- errorCode and errorMsg of a failed task
-    status_at    REAL,
-    planned_at   REAL NOT NULL,
-    updated_at   REAL NOT NULL
+    status_at    {real},
+    planned_at   {real} NOT NULL,
+    updated_at   {real} NOT NULL,
+    owner        TEXT                     -- the submitter that claimed it (sending)
 );
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
 CREATE INDEX IF NOT EXISTS tasks_by_output ON tasks (dst_bucket, dst_key);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_taskid ON tasks (taskid) WHERE taskid IS NOT NULL;
 CREATE TABLE IF NOT EXISTS history (
-    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq    {serial},
     id     TEXT NOT NULL,
-    at     REAL NOT NULL,
+    at     {real} NOT NULL,
     event  TEXT NOT NULL,                 -- planned, sending, submitted, failed, unknown, settled, ...
     taskid TEXT,
     detail TEXT
@@ -90,22 +95,36 @@ CREATE INDEX IF NOT EXISTS history_by_taskid ON history (taskid) WHERE taskid IS
 CREATE INDEX IF NOT EXISTS history_by_id ON history (id);
 """
 
-SCOPE = """
+TEMPORARY = """
 CREATE TEMP TABLE IF NOT EXISTS scope (
-    seq        INTEGER PRIMARY KEY,
+    seq        {temp_serial},
     id         TEXT NOT NULL UNIQUE,
     body       TEXT NOT NULL,
     preset     TEXT NOT NULL,
     dst_bucket TEXT NOT NULL,
     dst_key    TEXT NOT NULL,
     source     TEXT NOT NULL
-)
+);
+CREATE TEMP TABLE IF NOT EXISTS listed (
+    taskid  TEXT NOT NULL,
+    id      TEXT NOT NULL,                -- an identity the listed task may have (see reconcile)
+    status  TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (taskid, id)
+);
+CREATE INDEX IF NOT EXISTS listed_by_id ON listed (id)
 """
 
 _COLUMNS = (
     "s.seq, s.id, s.body, s.source, COALESCE(t.state, 'new'), t.taskid, t.error, t.attempts, "
-    "t.sending_at, t.doubt_at, t.status, t.status_error, t.submitted_at"
+    "t.sending_at, t.doubt_at, t.status, t.status_error, t.submitted_at, t.owner"
 )
+#: A listed task id that no journal task has, or ever had.
+_UNKNOWN_TASKID = (
+    "NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = l.taskid) "
+    "AND NOT EXISTS (SELECT 1 FROM history h WHERE h.taskid = l.taskid)"
+)
+_LIVE = ("init", "exec", "succ")
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,7 @@ class Entry:
     status: str | None = None
     status_error: str | None = None
     submitted_at: float | None = None
+    owner: str | None = None
 
     @property
     def body(self) -> dict[str, Any]:
@@ -133,6 +153,18 @@ class Entry:
     @property
     def short_id(self) -> str:
         return self.id[:12]
+
+
+@dataclass
+class Resolution:
+    """What a reconciliation decided for the scope: ``found`` (id -> task id) tasks that exist
+    in the service; ``duplicates`` ((id, extra task id), the first few) and ``duplicate_count``:
+    tasks that exist more than once (two live copies, init/exec/succ)."""
+
+    found: dict[str, str] = field(default_factory=dict)
+    found_count: int = 0
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    duplicate_count: int = 0
 
 
 def target_key(endpoint: str, access_key_id: str) -> str:
@@ -147,92 +179,77 @@ def journal_path(state_dir: Path, target: str) -> Path:
     return Path(state_dir) / f"tasks-{target}.sqlite"
 
 
-def _statements(script: str) -> Iterator[str]:
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    for statement in "\n".join(lines).split(";"):
-        if statement.strip():
-            yield statement
+def _best(copies: list[tuple[str, str, str]]) -> tuple[str, str]:
+    """Of the listed copies (taskid, status, created) of one task, the one it is: the earliest
+    live one (init, exec, succ), else the latest failed or deleted one."""
+    live = [c for c in copies if c[1] not in ("fail", "deleted")]
+    chosen = min(live, key=lambda c: (c[2], c[0])) if live else max(copies, key=lambda c: (c[2], c[0]))
+    return chosen[0], chosen[1]
 
 
 class Journal:
-    """The journal file, or an empty in-memory one (``path`` None: a first dry run, a status
-    before any submission); ``readonly`` journals record nothing.
+    """A target's journal (see the module doc). ``Journal(path)`` opens a SQLite file, or an
+    empty in-memory journal with ``path`` None (a first dry run, a status before any
+    submission); ``readonly`` journals record nothing; :meth:`open` picks the target's
+    journal, in a file or in the shared database.
 
     Thread-safe: one connection, one lock; every method is one short transaction.
     """
 
-    def __init__(self, path: Path | None, *, readonly: bool = False, endpoint: str = ""):
-        self.path = path
-        self.readonly = readonly
-        self._lock = threading.RLock()
-        self._lock_file: Any = None
-        if path is None:
-            self._conn = self._connect(":memory:")
+    def __init__(
+        self, path: Path | None = None, *, readonly: bool = False, endpoint: str = "", db: Database | None = None
+    ):
+        self.db = db or Database.sqlite(path, readonly=readonly)
+        self.path = self.db.path
+        self.readonly = self.db.readonly
+        if not self.readonly or self.db.kind == "postgresql" or self.path is None:
             self._create()
-        elif readonly:
-            self._conn = self._connect(f"file:{path}?mode=ro", uri=True)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = self._connect(str(path))
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._create()
-            if endpoint:
-                with self._tx() as db:
-                    db.execute("INSERT OR IGNORE INTO meta VALUES ('endpoint', ?)", (endpoint,))
-        self._conn.execute(SCOPE)
+        if endpoint and not self.readonly:
+            self.db.execute("INSERT INTO meta VALUES ('endpoint', ?) ON CONFLICT DO NOTHING", (endpoint,))
+        self.db.script(TEMPORARY)
 
     @classmethod
-    def open(cls, state_dir: Path, target: str, *, endpoint: str = "", readonly: bool = False) -> Journal:
-        """The target's journal; a read-only view of it (or an empty one when it does not
+    def open(
+        cls, state_dir: Path, target: str, *, endpoint: str = "", readonly: bool = False, url: str | None = None
+    ) -> Journal:
+        """The target's journal: in the shared database at *url* (``postgresql://...``), else
+        the file in *state_dir*; a read-only view of it (or an empty one when the file does not
         exist yet) with ``readonly``."""
+        if is_url(url):
+            return cls(db=Database.postgresql(str(url), target, readonly=readonly), endpoint=endpoint)
         path = journal_path(state_dir, target)
         if readonly and not path.exists():
             return cls(None, readonly=True)
+        if readonly and Database.sqlite_version(path) < SCHEMA_VERSION:
+            cls(path).close()  # bring an older journal up to date before reading it
         return cls(path, readonly=readonly, endpoint=endpoint)
 
-    @staticmethod
-    def _connect(name: str, uri: bool = False) -> sqlite3.Connection:
-        conn = sqlite3.connect(name, uri=uri, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
+    @property
+    def shared(self) -> bool:
+        """Whether several submitters may use this journal at once (PostgreSQL)."""
+        return self.db.kind == "postgresql"
 
     def _create(self) -> None:
-        with self._tx() as db:
-            for statement in _statements(SCHEMA):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        with self.db.transaction() as db:
+            db.schema_lock()
+            db.script(SCHEMA)
+            if "owner" not in db.column_names("tasks"):  # a journal of version 1
+                db.execute("ALTER TABLE tasks ADD COLUMN owner TEXT")
+            if db.kind == "sqlite":
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _paged(self, sql: str, args: list[Any], batch: int) -> Iterator[tuple]:
+    def _paged(self, sql: str, args: list[Any], batch: int, after: int = 0) -> Iterator[tuple]:
         """Rows of *sql* a page at a time (keyset paging): its first placeholder is the key
         to start after, its last the page size, and its first column the key."""
-        after = 0
         while True:
-            rows = self._read(sql, [after, *args, batch])
+            rows = self.db.rows(sql, [after, *args, batch])
             if not rows:
                 return
             yield from rows
             after = rows[-1][0]
 
-    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
-        with self._lock:
-            return self._conn.execute(sql, tuple(args)).fetchall()
-
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-        self.unlock()
+        self.db.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -240,41 +257,16 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- one writer at a time ---------------------------------------------------------------
+    # -- who sends ----------------------------------------------------------------------------
 
     def lock(self) -> None:
-        """Hold the journal for this process (released when it exits, even by SIGKILL).
-
-        Raises RefusedError when another process holds it: two submissions at once would
-        settle each other's tasks in flight.
-        """
-        if self.path is None or self._lock_file is not None:
-            return
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: no inter-process lock
-            return
-        handle = open(self.path.with_suffix(".lock"), "a+")  # noqa: SIM115 - held until unlock()
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise RefusedError(
-                f"the task journal {self.path} is in use by {holder}: wait for it to finish "
-                "(two submissions at once could send a task twice)"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}")
-        handle.flush()
-        self._lock_file = handle
+        """Hold a SQLite journal for this process (released when it exits, even by SIGKILL);
+        RefusedError when another process holds it. A shared journal is not held: claims
+        decide who sends each task."""
+        self.db.hold()
 
     def unlock(self) -> None:
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
+        self.db.release()
 
     # -- scope: the tasks of one manifest ---------------------------------------------------
 
@@ -303,56 +295,59 @@ class Journal:
         return self.scope_size()
 
     def _add_batch(self, rows: list[tuple], persist: bool, now: float) -> None:
-        with self._lock:
-            first = self._conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM scope").fetchone()[0]
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO scope (id, body, preset, dst_bucket, dst_key, source) VALUES (?, ?, ?, ?, ?, ?)",
+        db = self.db
+        with db.transaction():
+            first = db.rows("SELECT COALESCE(MAX(seq), 0) + 1 FROM scope")[0][0]
+            db.executemany(
+                "INSERT INTO scope (id, body, preset, dst_bucket, dst_key, source) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 rows,
             )
             if not persist or self.readonly:
                 return
-            with self._tx() as db:
-                new = db.execute(
-                    "SELECT s.id FROM scope s LEFT JOIN tasks t ON t.id = s.id WHERE s.seq >= ? AND t.id IS NULL",
-                    (first,),
-                ).fetchall()
-                db.execute(
-                    "INSERT OR IGNORE INTO tasks (id, body, preset, dst_bucket, dst_key, source, state, "
-                    "planned_at, updated_at) SELECT id, body, preset, dst_bucket, dst_key, source, ?, ?, ? "
-                    "FROM scope WHERE seq >= ?",
-                    (PLANNED, now, now, first),
-                )
-                db.executemany(
-                    "INSERT INTO history (id, at, event) VALUES (?, ?, 'planned')", [(row[0], now) for row in new]
-                )
+            new = db.rows(
+                "SELECT s.id FROM scope s LEFT JOIN tasks t ON t.id = s.id WHERE s.seq >= ? AND t.id IS NULL",
+                (first,),
+            )
+            db.execute(
+                "INSERT INTO tasks (id, body, preset, dst_bucket, dst_key, source, state, planned_at, updated_at) "
+                "SELECT id, body, preset, dst_bucket, dst_key, source, ?, ?, ? FROM scope WHERE seq >= ? "
+                "ON CONFLICT DO NOTHING",
+                (PLANNED, now, now, first),
+            )
+            db.executemany("INSERT INTO history (id, at, event) VALUES (?, ?, 'planned')", [(r[0], now) for r in new])
 
     def clear_scope(self) -> None:
-        with self._lock:
-            self._conn.execute("DELETE FROM scope")
+        self.db.execute("DELETE FROM scope")
 
     def scope_size(self) -> int:
-        return self._read("SELECT count(*) FROM scope")[0][0]
+        return self.db.rows("SELECT count(*) FROM scope")[0][0]
 
-    def scope_states(self) -> dict[str, int]:
-        """How many scope tasks are in each state (``new``: not in the journal)."""
-        rows = self._read(
-            "SELECT COALESCE(t.state, 'new'), count(*) FROM scope s LEFT JOIN tasks t ON t.id = s.id GROUP BY 1"
+    def scope_states(self, after: int = 0) -> dict[str, int]:
+        """How many scope tasks (after scope position *after*) are in each state (``new``:
+        not in the journal)."""
+        rows = self.db.rows(
+            "SELECT COALESCE(t.state, 'new'), count(*) FROM scope s LEFT JOIN tasks t ON t.id = s.id "
+            "WHERE s.seq > ? GROUP BY 1",
+            (after,),
         )
         return dict(rows)
 
     def scope_statuses(self) -> dict[str, int]:
         """How many scope tasks are in each condition: a live status (init, exec, succ, fail,
         deleted), ``submitted`` (status not read yet), or the journal state when not submitted."""
-        rows = self._read(
+        rows = self.db.rows(
             "SELECT CASE WHEN t.state = 'submitted' THEN COALESCE(t.status, 'submitted') "
             "ELSE COALESCE(t.state, 'new') END, count(*) "
             "FROM scope s LEFT JOIN tasks t ON t.id = s.id GROUP BY 1"
         )
         return dict(rows)
 
-    def scope_entries(self, states: Iterable[str] | None = None, *, batch: int = BATCH) -> Iterator[Entry]:
-        """The scope's tasks (in manifest order, optionally only in *states*), read in pages:
-        safe to change the journal while iterating."""
+    def scope_entries(
+        self, states: Iterable[str] | None = None, *, batch: int = BATCH, after: int = 0
+    ) -> Iterator[Entry]:
+        """The scope's tasks (in manifest order, after scope position *after*, optionally only
+        in *states*), read in pages: safe to change the journal while iterating."""
         where, args = "", []
         if states is not None:
             states = list(states)
@@ -362,175 +357,289 @@ class Journal:
             f"SELECT {_COLUMNS} FROM scope s LEFT JOIN tasks t ON t.id = s.id "
             f"WHERE s.seq > ?{where} ORDER BY s.seq LIMIT ?"
         )
-        for row in self._paged(sql, args, batch):
+        for row in self._paged(sql, args, batch, after):
             yield Entry(*row)
 
-    def overwrites(self, limit: int = 10) -> tuple[int, list[tuple[Entry, str]]]:
-        """Scope tasks still to send whose output an *other* journal task (a different body)
-        has already written or may have: (how many, a few of them with the other's task id)."""
+    def overwrites(self, limit: int = 10, *, after: int = 0) -> tuple[int, list[tuple[Entry, str]]]:
+        """Scope tasks (after *after*) still to send whose output an *other* journal task (a
+        different body) has already written or may have: (how many, a few of them with the
+        other's task id)."""
         sql = (
             "FROM scope s LEFT JOIN tasks t ON t.id = s.id "
             "JOIN tasks o ON o.dst_bucket = s.dst_bucket AND o.dst_key = s.dst_key AND o.id != s.id "
-            "WHERE COALESCE(t.state, 'new') IN ('new', 'planned', 'failed') AND o.state IN ('submitted', 'sending')"
+            "WHERE s.seq > ? AND COALESCE(t.state, 'new') IN ('new', 'planned', 'failed') "
+            "AND o.state IN ('submitted', 'sending')"
         )
-        count = self._read(f"SELECT count(DISTINCT s.id) {sql}")[0][0]
-        rows = self._read(f"SELECT {_COLUMNS}, COALESCE(o.taskid, 'unknown') {sql} ORDER BY s.seq LIMIT ?", [limit])
+        count = self.db.rows(f"SELECT count(DISTINCT s.id) {sql}", [after])[0][0]
+        rows = self.db.rows(
+            f"SELECT {_COLUMNS}, COALESCE(o.taskid, 'unknown') {sql} ORDER BY s.seq LIMIT ?", [after, limit]
+        )
         return count, [(Entry(*row[:-1]), row[-1]) for row in rows]
+
+    def unsettled_since(self) -> float | None:
+        """When the earliest journal task not known to exist in the service was planned or
+        last sent (None: there is none)."""
+        row = self.db.rows(
+            "SELECT MIN(COALESCE(sending_at, planned_at)) FROM tasks WHERE state IN ('planned', 'failed', 'sending')"
+        )[0]
+        return row[0]
+
+    def last_doubt(self) -> float | None:
+        """The latest moment any journal task was last in doubt (sent, or found unknown)."""
+        row = self.db.rows("SELECT MAX(COALESCE(doubt_at, sending_at)) FROM tasks WHERE state = 'sending'")[0]
+        return row[0]
+
+    def scope_needs_reconciling(self, after: int = 0) -> bool:
+        """Whether some scope task (after *after*) is not known to exist in the service."""
+        return bool(
+            self.db.rows(
+                "SELECT 1 FROM scope s LEFT JOIN tasks t ON t.id = s.id WHERE s.seq > ? "
+                "AND COALESCE(t.state, 'new') IN ('new', 'planned', 'failed', 'sending') LIMIT 1",
+                (after,),
+            )
+        )
+
+    def in_doubt(self, after: int = 0) -> list[Entry]:
+        """The scope's tasks (after *after*) in ``sending`` that this process may settle: its
+        own, and those whose owner is gone (every one, for a SQLite journal that this process
+        holds)."""
+        live = self.db.live_owners() - {self.db.owner}
+        return [entry for entry in self.scope_entries([SENDING], after=after) if entry.owner not in live]
 
     # -- whole journal ----------------------------------------------------------------------
 
     def entries(self, states: Iterable[str] | None = None) -> Iterator[Entry]:
-        """Every journal task (or those in *states*), paged by rowid."""
+        """Every journal task (or those in *states*), in the order they were first planned."""
         where, args = "", []
         if states is not None:
             states = list(states)
             where = f" AND t.state IN ({', '.join('?' * len(states))})"
             args = states
         sql = (
-            "SELECT t.rowid, t.id, t.body, t.source, t.state, t.taskid, t.error, t.attempts, t.sending_at, "
-            f"t.doubt_at, t.status, t.status_error, t.submitted_at FROM tasks t WHERE t.rowid > ?{where} "
-            "ORDER BY t.rowid LIMIT ?"
+            "SELECT t.{rowid}, t.id, t.body, t.source, t.state, t.taskid, t.error, t.attempts, t.sending_at, "
+            f"t.doubt_at, t.status, t.status_error, t.submitted_at, t.owner FROM tasks t WHERE t.{{rowid}} > ?{where} "
+            "ORDER BY t.{rowid} LIMIT ?"
         )
         for row in self._paged(sql, args, BATCH):
             yield Entry(*row)
 
     def scope_all(self) -> int:
         """Put every journal task in the scope (``status`` without a manifest)."""
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO scope (id, body, preset, dst_bucket, dst_key, source) "
-                "SELECT id, body, preset, dst_bucket, dst_key, source FROM tasks ORDER BY rowid"
-            )
+        self.db.execute(
+            "INSERT INTO scope (id, body, preset, dst_bucket, dst_key, source) "
+            "SELECT id, body, preset, dst_bucket, dst_key, source FROM tasks ORDER BY {rowid} ON CONFLICT DO NOTHING"
+        )
         return self.scope_size()
-
-    def in_doubt(self) -> list[Entry]:
-        """Every task whose CreateTask may or may not have been done (state ``sending``)."""
-        return list(self.entries([SENDING]))
 
     def is_known_taskid(self, taskid: str) -> bool:
         """Whether a task id already belongs to a journal task (now or in the past)."""
-        rows = self._read(
+        rows = self.db.rows(
             "SELECT 1 FROM tasks WHERE taskid = ? UNION ALL SELECT 1 FROM history WHERE taskid = ? LIMIT 1",
             (taskid, taskid),
         )
         return bool(rows)
 
+    def states_of(self, task_ids: list[str]) -> dict[str, str]:
+        """The journal state of each of a few tasks."""
+        states: dict[str, str] = {}
+        for n in range(0, len(task_ids), BATCH):
+            chunk = task_ids[n : n + BATCH]
+            rows = self.db.rows(f"SELECT id, state FROM tasks WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            states.update(dict(rows))
+        return states
+
     def history(self, task_id: str) -> list[tuple[float, str, str | None, str | None]]:
-        return self._read("SELECT at, event, taskid, detail FROM history WHERE id = ? ORDER BY seq", (task_id,))
+        return self.db.rows("SELECT at, event, taskid, detail FROM history WHERE id = ? ORDER BY seq", (task_id,))
+
+    # -- the service's tasks (reconciliation) -----------------------------------------------
+
+    def clear_listed(self) -> None:
+        self.db.execute("DELETE FROM listed")
+
+    def add_listed(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """Record listed service tasks: (task id, identity, taskStatus, createTime)."""
+        self.db.executemany(
+            "INSERT INTO listed (taskid, id, status, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
+        )
+
+    def resolve(self, now: float, *, record: bool = True, after: int = 0) -> Resolution:
+        """Match the scope's unsettled tasks with the listed service tasks (same identity, a
+        task id the journal does not know): each found one becomes ``submitted`` with the id
+        of its copy (:func:`_best`). Claims of submitters still alive are left alone. Without
+        *record* (dry runs) nothing is written and ``found`` tells what would be."""
+        result = Resolution()
+        live = self.db.live_owners() - {self.db.owner}
+        sql = (
+            "SELECT s.seq, s.id, COALESCE(t.state, 'new'), t.owner, l.taskid, l.status, l.created "
+            "FROM scope s LEFT JOIN tasks t ON t.id = s.id JOIN listed l ON l.id = s.id "
+            f"WHERE s.seq > ? AND COALESCE(t.state, 'new') IN ('new', 'planned', 'failed', 'sending') "
+            f"AND {_UNKNOWN_TASKID} ORDER BY s.seq, l.created, l.taskid LIMIT ?"
+        )
+        position = after
+        while True:
+            rows = self.db.rows(sql, [position, BATCH])
+            if not rows:
+                break
+            if len(rows) == BATCH and rows[0][0] != rows[-1][0]:  # the last task may go on in the next page
+                rows = [row for row in rows if row[0] != rows[-1][0]]
+            groups: dict[str, list[tuple]] = {}
+            for row in rows:
+                groups.setdefault(row[1], []).append(row)
+            found = []
+            for task_id, copies in groups.items():
+                state, owner = copies[0][2], copies[0][3]
+                if state == SENDING and owner in live:
+                    continue
+                taskid, status = _best([(c[4], c[5], c[6]) for c in copies])
+                found.append((task_id, taskid, status))
+            if record and not self.readonly:
+                found = self._record_found(found, now)
+            result.found_count += len(found)
+            if not record:
+                result.found.update((task_id, taskid) for task_id, taskid, _ in found)
+            position = rows[-1][0]
+        result.duplicate_count, result.duplicates = self._duplicates(after)
+        return result
+
+    def _record_found(self, found: list[tuple[str, str, str]], now: float) -> list[tuple[str, str, str]]:
+        done = []
+        with self.db.transaction() as db:
+            for task_id, taskid, status in found:
+                changed = db.execute(
+                    "UPDATE tasks SET state = 'submitted', taskid = ?, error = NULL, submitted_at = ?, status = ?, "
+                    "status_error = NULL, status_at = ?, owner = NULL, updated_at = ? "
+                    "WHERE id = ? AND state IN ('planned', 'failed', 'sending') "
+                    "AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = ?)",
+                    (taskid, now, status, now, now, task_id, taskid),
+                )
+                if changed:
+                    self._event(task_id, now, "found", taskid, "found in GetTaskList")
+                    done.append((task_id, taskid, status))
+        return done
+
+    def _duplicates(self, after: int, limit: int = 20) -> tuple[int, list[tuple[str, str]]]:
+        """Scope tasks (after *after*) with a live copy in the service besides their own live one."""
+        live = ", ".join(f"'{s}'" for s in _LIVE)
+        sql = (
+            "FROM scope s JOIN tasks t ON t.id = s.id JOIN listed l ON l.id = s.id "
+            f"WHERE s.seq > ? AND t.state = 'submitted' AND l.taskid != t.taskid AND l.status IN ({live}) "
+            "AND COALESCE(t.status, 'init') NOT IN ('fail', 'deleted') "
+            "AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = l.taskid) "
+            "AND NOT EXISTS (SELECT 1 FROM history h WHERE h.taskid = l.taskid AND h.id != s.id)"
+        )
+        count = self.db.rows(f"SELECT count(DISTINCT s.id) {sql}", [after])[0][0]
+        if not count:
+            return 0, []
+        rows = self.db.rows(f"SELECT s.id, l.taskid {sql} ORDER BY s.seq LIMIT ?", [after, limit])
+        return count, [(row[0], row[1]) for row in rows]
 
     # -- transitions ------------------------------------------------------------------------
 
-    def _event(self, db: sqlite3.Connection, task_id: str, now: float, event: str, taskid=None, detail=None) -> None:
-        db.execute(
+    def _event(self, task_id: str, now: float, event: str, taskid: str | None = None, detail: str | None = None):
+        self.db.execute(
             "INSERT INTO history (id, at, event, taskid, detail) VALUES (?, ?, ?, ?, ?)",
             (task_id, now, event, taskid, detail),
         )
 
-    def mark_sending(self, task_id: str, now: float) -> None:
-        """Committed before the CreateTask is sent: from now on the task may exist."""
-        with self._tx() as db:
-            db.execute(
-                "UPDATE tasks SET state = 'sending', attempts = attempts + 1, sending_at = ?, doubt_at = ?, "
-                "updated_at = ? WHERE id = ?",
-                (now, now, now, task_id),
+    def claim(self, task_id: str, now: float) -> bool:
+        """Claim a planned or failed task for sending: committed before the CreateTask is sent,
+        from then on the task may exist. False when another submitter claimed it, or it is
+        no longer to be sent."""
+        with self.db.transaction() as db:
+            changed = db.execute(
+                "UPDATE tasks SET state = 'sending', owner = ?, attempts = attempts + 1, sending_at = ?, "
+                "doubt_at = ?, updated_at = ? WHERE id = ? AND state IN ('planned', 'failed')",
+                (db.owner, now, now, now, task_id),
             )
-            self._event(db, task_id, now, "sending")
+            if changed:
+                self._event(task_id, now, "sending")
+        return bool(changed)
 
     def mark_submitted(self, task_id: str, taskid: str, now: float) -> None:
-        with self._tx() as db:
-            db.execute(
+        with self.db.transaction():
+            self.db.execute(
                 "UPDATE tasks SET state = 'submitted', taskid = ?, error = NULL, submitted_at = ?, status = NULL, "
-                "status_error = NULL, status_at = NULL, updated_at = ? WHERE id = ?",
+                "status_error = NULL, status_at = NULL, owner = NULL, updated_at = ? WHERE id = ?",
                 (taskid, now, now, task_id),
             )
-            self._event(db, task_id, now, "submitted", taskid)
+            self._event(task_id, now, "submitted", taskid)
 
     def mark_failed(self, task_id: str, error: str, now: float) -> None:
         """The service refused the CreateTask: nothing was created."""
-        with self._tx() as db:
-            db.execute(
-                "UPDATE tasks SET state = 'failed', error = ?, updated_at = ? WHERE id = ?", (error, now, task_id)
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE tasks SET state = 'failed', error = ?, owner = NULL, updated_at = ? WHERE id = ?",
+                (error, now, task_id),
             )
-            self._event(db, task_id, now, "failed", detail=error)
+            self._event(task_id, now, "failed", detail=error)
 
     def mark_doubt(self, task_id: str, reason: str, now: float) -> None:
         """The outcome is unknown: the task stays ``sending`` until it is settled."""
-        with self._tx() as db:
-            db.execute("UPDATE tasks SET doubt_at = ?, updated_at = ? WHERE id = ?", (now, now, task_id))
-            self._event(db, task_id, now, "unknown", detail=reason)
+        with self.db.transaction():
+            self.db.execute("UPDATE tasks SET doubt_at = ?, updated_at = ? WHERE id = ?", (now, now, task_id))
+            self._event(task_id, now, "unknown", detail=reason)
 
     def mark_unsent(self, task_id: str, reason: str, now: float) -> None:
         """The CreateTask certainly did not reach the service (connection refused)."""
-        with self._tx() as db:
-            db.execute(
-                "UPDATE tasks SET state = 'planned', attempts = attempts - 1, updated_at = ? WHERE id = ?",
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE tasks SET state = 'planned', owner = NULL, attempts = attempts - 1, updated_at = ? "
+                "WHERE id = ?",
                 (now, task_id),
             )
-            self._event(db, task_id, now, "not sent", detail=reason)
+            self._event(task_id, now, "not sent", detail=reason)
 
-    def settle(self, found: dict[str, str], not_found: Iterable[str], now: float) -> None:
-        """Record a settlement: *found* (id -> task id) submitted, *not_found* planned again."""
-        with self._tx() as db:
-            for task_id, taskid in found.items():
-                db.execute(
-                    "UPDATE tasks SET state = 'submitted', taskid = ?, error = NULL, submitted_at = ?, "
-                    "status = NULL, status_at = NULL, updated_at = ? WHERE id = ? AND state = 'sending'",
-                    (taskid, now, now, task_id),
-                )
-                self._event(db, task_id, now, "settled", taskid, "found in GetTaskList")
-            for task_id in not_found:
-                db.execute(
-                    "UPDATE tasks SET state = 'planned', updated_at = ? WHERE id = ? AND state = 'sending'",
-                    (now, task_id),
-                )
-                self._event(db, task_id, now, "settled", None, "not in GetTaskList: to be sent again")
+    def settle_not_found(self, doubts: Iterable[tuple[str, str | None]], now: float) -> None:
+        """Tasks in doubt, (id, owner), that a reconciliation did not find: certainly not
+        created, so planned again (to be claimed and sent) - unless another submitter took
+        them over meanwhile."""
+        with self.db.transaction():
+            for task_id, owner in doubts:
+                if self.db.execute(
+                    "UPDATE tasks SET state = 'planned', owner = NULL, updated_at = ? "
+                    "WHERE id = ? AND state = 'sending' AND COALESCE(owner, '') = ?",
+                    (now, task_id, owner or ""),
+                ):
+                    self._event(task_id, now, "settled", None, "not in GetTaskList: to be sent again")
 
     def reopen(self, entry: Entry, reason: str, now: float) -> None:
         """A submitted task whose status is ``fail``: back to ``failed``, to be sent again
         (``retry``); its task id moves to the history."""
-        with self._tx() as db:
-            db.execute(
+        with self.db.transaction():
+            self.db.execute(
                 "UPDATE tasks SET state = 'failed', taskid = NULL, error = ?, status = NULL, status_error = NULL, "
                 "status_at = NULL, updated_at = ? WHERE id = ? AND state = 'submitted'",
                 (reason, now, entry.id),
             )
-            self._event(db, entry.id, now, "reopened", entry.taskid, reason)
+            self._event(entry.id, now, "reopened", entry.taskid, reason)
 
     def record_statuses(self, updates: Iterable[tuple[str, str, str | None]], now: float) -> int:
         """Store live statuses: (task id, taskStatus, error or None). Unknown task ids are ignored."""
         rows = [(status, error, now, taskid) for taskid, status, error in updates]
         if not rows or self.readonly:
             return 0
-        with self._tx() as db:
-            before = db.total_changes
-            db.executemany(
-                "UPDATE tasks SET status = ?, status_error = ?, status_at = ? WHERE taskid = ?",
-                rows,
+        with self.db.transaction() as db:
+            return sum(
+                db.execute("UPDATE tasks SET status = ?, status_error = ?, status_at = ? WHERE taskid = ?", row)
+                for row in rows
             )
-            return db.total_changes - before
 
     def scope_to_refresh(self, since: float | None = None) -> Iterator[Entry]:
         """Submitted scope tasks whose status may still change (not succ, fail or deleted),
         optionally only those not refreshed since *since*."""
         extra = "" if since is None else " AND (t.status_at IS NULL OR t.status_at < ?)"
         args: list[Any] = [] if since is None else [since]
-        after = 0
-        while True:
-            rows = self._read(
-                f"SELECT {_COLUMNS} FROM scope s JOIN tasks t ON t.id = s.id WHERE s.seq > ? "
-                "AND t.state = 'submitted' AND COALESCE(t.status, '') NOT IN ('succ', 'fail', 'deleted')"
-                f"{extra} ORDER BY s.seq LIMIT ?",
-                [after, *args, BATCH],
-            )
-            if not rows:
-                return
-            for row in rows:
-                yield Entry(*row)
-            after = rows[-1][0]
+        sql = (
+            f"SELECT {_COLUMNS} FROM scope s JOIN tasks t ON t.id = s.id WHERE s.seq > ? "
+            "AND t.state = 'submitted' AND COALESCE(t.status, '') NOT IN ('succ', 'fail', 'deleted')"
+            f"{extra} ORDER BY s.seq LIMIT ?"
+        )
+        for row in self._paged(sql, args, BATCH):
+            yield Entry(*row)
 
     def scope_submitted_range(self) -> tuple[float, float] | None:
         """(earliest, latest) submission time of the scope's submitted, unfinished tasks."""
-        row = self._read(
+        row = self.db.rows(
             "SELECT MIN(t.submitted_at), MAX(t.submitted_at) FROM scope s JOIN tasks t ON t.id = s.id "
             "WHERE t.state = 'submitted' AND COALESCE(t.status, '') NOT IN ('succ', 'fail', 'deleted')"
         )[0]

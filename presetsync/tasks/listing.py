@@ -4,11 +4,15 @@ GetTaskList selects tasks by creation day (``startdate``/``enddate``, yyyymmdd, 
 the service's time zone) and pages with ``marker`` (an offset, echoed back) and ``limit``
 (at most 100). A long range is asked for in windows of :data:`WINDOW_DAYS` days, since the
 service's default range is 30 days and a longer one is not documented.
+
+:func:`find_listed` looks task ids up in the list of their creation days: the service's
+error numbers are not documented, so "no such task" is only ever concluded from a list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +21,10 @@ from ..errors import InputError
 
 PAGE = 100
 WINDOW_DAYS = 30
+_DAY_SUFFIX = re.compile(r"[A-Za-z0-9]*?([0-9]{8})", re.ASCII)
+#: Clock skew between this machine and the service that a window allows for: up to the 15
+#: minutes a signature tolerates, plus timeouts.
+MARGIN = 20 * 60.0
 
 
 def yyyymmdd(day: date) -> int:
@@ -61,3 +69,44 @@ def iter_tasks(client: OfflineClient, start: date, end: date, *, limit: int = PA
             total = answer.get("total")
             if len(items) < limit or (isinstance(total, int) and marker >= total):
                 break
+
+
+def creation_window(taskid: str) -> tuple[date, date] | None:
+    """The creation days to list to find *taskid*: the day its last eight characters name
+    (every task id in the API's examples is 32 hex digits then its creation day, yyyymmdd),
+    widened by a day each way since the service's time zone is not stated. None when the id
+    does not end with a date."""
+    match = _DAY_SUFFIX.fullmatch(taskid)
+    if match is None:
+        return None
+    try:
+        day = datetime.strptime(match.group(1), "%Y%m%d").date()
+    except ValueError:
+        return None
+    return day - timedelta(days=1), day + timedelta(days=1)
+
+
+def _merged(windows: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
+    merged: list[tuple[date, date]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def find_listed(client: OfflineClient, taskids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Those of *taskids* that GetTaskList shows in their creation windows
+    (:func:`creation_window`), as listed, by id. Each day is listed at most once, and the
+    listing stops when every id is found; ids that name no creation day are never found."""
+    wanted = {taskid for taskid in taskids if creation_window(taskid) is not None}
+    found: dict[str, dict[str, Any]] = {}
+    for start, end in _merged(w for w in map(creation_window, wanted) if w is not None):
+        for item in iter_tasks(client, start, end):
+            taskid = str(item.get("taskid"))
+            if taskid in wanted and taskid not in found:
+                found[taskid] = item
+                if len(found) == len(wanted):
+                    return found
+    return found

@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sqlite3
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -231,6 +232,26 @@ class Manifest:
                     }
                     yield _Declared(body, (*path, "sources", index))
 
+    def outputs(self) -> Iterator[tuple[Any, Any, YamlPath]]:
+        """(dstBucket, dstObjectKey, where) of every task, in manifest order: what
+        :meth:`declared` gives, without building bodies (a million tasks take seconds)."""
+        defaults = self.defaults()
+        for path, item in self.task_items():
+            merged = {**defaults, **item}
+            yield merged.get("dstBucket"), merged.get("dstObjectKey"), path
+        for path, entry in self.matrix_entries():
+            template = entry.get("dstObjectKey")
+            if not isinstance(template, str) or template_problems(template):
+                continue
+            bucket = entry.get("dstBucket", defaults.get("dstBucket"))
+            presets = [p for p in self._list(entry, "presets") if isinstance(p, str)]
+            for index, source in enumerate(self._list(entry, "sources")):
+                if isinstance(source, str):
+                    values = template_values(source, "", index)
+                    for preset in presets:
+                        values["preset"] = preset
+                        yield bucket, template.format(**values), (*path, "sources", index)
+
     def tasks(self) -> Iterator[TaskSpec]:
         """The tasks to send, one at a time: identity, body as sent, where declared."""
         for declared in self.declared():
@@ -340,23 +361,24 @@ def check_manifest(doc: YamlDocument, path: Path | str) -> Manifest:
 def check_outputs(manifests: Iterable[Manifest]) -> list[Problem]:
     """Two tasks writing the same dstBucket + dstObjectKey: a problem at each of them.
 
-    Keeps one entry per output (its first place) plus the places of repeated outputs.
+    Memory stays flat for any number of tasks: a first pass puts a 64-bit hash of every
+    output in a temporary SQLite table, which finds the repeated hashes; only when there are
+    some, a second pass collects the places of those outputs.
     """
-    first: dict[tuple[str, str], tuple[Manifest, YamlPath]] = {}
-    repeated: dict[tuple[str, str], list[tuple[Manifest, YamlPath]]] = {}
+    manifests = list(manifests)
+    suspects = _repeated_hashes(manifests)
+    if not suspects:
+        return []
+    places: dict[tuple[str, str], list[tuple[Manifest, YamlPath]]] = {}
     for manifest in manifests:
-        for declared in manifest.declared():
-            bucket, key = declared.body.get("dstBucket"), declared.body.get("dstObjectKey")
-            if not isinstance(bucket, str) or not isinstance(key, str):
-                continue
-            place = (manifest, declared.path)
-            if (bucket, key) not in first:
-                first[(bucket, key)] = place
-            else:
-                repeated.setdefault((bucket, key), [first[(bucket, key)]]).append(place)
+        for bucket, key, path in manifest.outputs():
+            if isinstance(bucket, str) and isinstance(key, str) and _output_hash(bucket, key) in suspects:
+                places.setdefault((bucket, key), []).append((manifest, path))
     problems = []
-    for (bucket, key), places in repeated.items():
-        located = [(m, p, m.doc.positions.find(p)) for m, p in places]
+    for (bucket, key), found in places.items():
+        if len(found) < 2:
+            continue  # a hash collision, not a repeated output
+        located = [(m, p, m.doc.positions.find(p)) for m, p in found]
         for manifest, path, (line, col) in located:
             others = [
                 f"line {ln}" if m is manifest else f"{m.file}:{ln}"
@@ -367,6 +389,29 @@ def check_outputs(manifests: Iterable[Manifest]) -> list[Problem]:
             message = f"another task also writes {bucket}/{key}, at {shown}: give each task its own dstObjectKey"
             problems.append(Problem(manifest.file, line, col, message))
     return sorted(set(problems))
+
+
+def _output_hash(bucket: str, key: str) -> int:
+    return hash((bucket, key))  # 64 bits, this process only: repeats are confirmed by a second pass
+
+
+def _repeated_hashes(manifests: list[Manifest]) -> set[int]:
+    """The output hashes that occur more than once (sorted out by SQLite, on disk if large)."""
+    conn = sqlite3.connect("")  # a private temporary database
+    try:
+        conn.execute("CREATE TABLE outputs (h INTEGER NOT NULL)")
+        batch: list[tuple[int]] = []
+        for manifest in manifests:
+            for bucket, key, _ in manifest.outputs():
+                if isinstance(bucket, str) and isinstance(key, str):
+                    batch.append((_output_hash(bucket, key),))
+                    if len(batch) >= 10_000:
+                        conn.executemany("INSERT INTO outputs VALUES (?)", batch)
+                        batch = []
+        conn.executemany("INSERT INTO outputs VALUES (?)", batch)
+        return {row[0] for row in conn.execute("SELECT h FROM outputs GROUP BY h HAVING count(*) > 1")}
+    finally:
+        conn.close()
 
 
 @dataclass

@@ -8,6 +8,11 @@ SDK and the later API spell the list ``metaList`` / ``MetaList`` and the item ``
     format: QuickTime / MOV (mov,mp4,m4a,3gp,3g2,mj2), 0:02:13.4, 33.4 MB, 2.0 Mbit/s, 2 streams
     stream 0: video h264 (High), 1280x720, 25 fps, yuv420p, 1.9 Mbit/s
     stream 1: audio aac (LC), 44100 Hz, stereo, 128 kbit/s
+
+When GetTaskMetaInfo answers an error, :func:`meta_error` says why from the task list (its
+error numbers are not documented): the task does not exist, it has not finished, it failed,
+or it succeeded but its preset is not an avinfo preset (meta information comes from avinfo
+tasks, which probe their source); otherwise the error is reported as it is.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
-from ..errors import ServiceError
+from ..api.client import OfflineClient
+from ..errors import ApiError, ServiceError
+from .status import TaskMissing, listed_or_missing
 
 _LIST_KEYS = ("metaInfo", "metaList", "MetaList")
 _TEXT_KEYS = ("meta_info", "metaInfo", "MetaInfo")
+AVINFO_ONLY = "meta information comes from avinfo tasks (a task with an avinfo preset probes its source)"
 
 
 def meta_items(answer: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -40,6 +48,43 @@ def meta_items(answer: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         if not isinstance(parsed, dict):
             raise ServiceError(f"the meta information of task {item.get('taskid')} is not a JSON object")
         yield str(item.get("taskid", "")), parsed
+
+
+def meta_error(client: OfflineClient, taskid: str, error: ApiError) -> ServiceError:
+    """What to report after GetTaskMetaInfo answered *error* about *taskid*, from the task as
+    GetTaskList shows it: it does not exist, it is not finished (no meta information yet),
+    it failed, it succeeded but its preset is not an avinfo preset; else *error* as it is."""
+    task = listed_or_missing(client, taskid, error)
+    if task is None:
+        return TaskMissing(taskid, error)
+    status = task.get("taskStatus")
+    if status in ("init", "exec"):
+        return ServiceError(f"task {taskid} has no meta information yet: its status is {status} ({error})")
+    if status == "fail":
+        reason = f"errorCode {task.get('errorCode', '?')}: {task.get('errorMsg') or 'no message'}"
+        return ServiceError(f"task {taskid} failed ({reason}), so it has no meta information ({error})")
+    preset = str(task.get("preset") or "").split("|")[0]
+    if status != "succ" or not preset:
+        return error
+    try:
+        kind = preset_type(client, preset)
+    except ApiError:
+        return error  # the preset cannot be read: the error stands as it is
+    if kind == "avinfo":
+        return error
+    which = f"is an {kind} preset" if kind else "no longer exists, so its type is unknown"
+    return ServiceError(
+        f"task {taskid} has no meta information: {AVINFO_ONLY}, and its preset {preset} {which} ({error})"
+    )
+
+
+def preset_type(client: OfflineClient, name: str) -> str | None:
+    """The presettype of the live preset *name*, or None when there is none."""
+    listed = client.get_preset_list(withDetail=0, presettype="", presets=name).get("presetList") or []
+    for item in listed:
+        if isinstance(item, dict) and item.get("preset") == name:
+            return str(item.get("presetType") or item.get("presettype") or "") or None
+    return None
 
 
 def _number(value: Any) -> float | None:

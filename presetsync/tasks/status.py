@@ -5,8 +5,12 @@ statuses that may still change (not ``succ``, ``fail`` or ``deleted``):
 
 * a few tasks (up to :data:`FEW`): one GetTaskByTaskID each;
 * more: one pass over GetTaskList across the days they were submitted (100 per request),
-  then GetTaskByTaskID for any the list did not show (a deleted task answers "not found" and
-  is recorded as ``deleted``).
+  then GetTaskByTaskID for any the list did not show.
+
+A task is recorded as ``deleted`` only when GetTaskByTaskID answers an error *and*
+GetTaskList does not list it in its creation days (:func:`listed_or_missing`): the service's
+error numbers are not documented, so no number alone means "not found". An error about a
+task that is listed is reported as the error it is.
 
 :func:`wait` refreshes until every submitted task is finished, sleeping with capped
 exponential backoff between polls, or until its timeout.
@@ -19,18 +23,17 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from itertools import islice
 from typing import Any, Callable, TextIO
 
 from ..api.client import OfflineClient
-from ..errors import ApiError
+from ..errors import ApiError, ServiceError
 from .identity import output_of
 from .journal import FAILED, SUBMITTED, Entry, Journal
-from .listing import covering_days, iter_tasks
-from .settle import MARGIN
+from .listing import MARGIN, covering_days, creation_window, find_listed, iter_tasks
 
 FEW = 50
-TASK_NOT_FOUND = 1004  # the local service's errNum; the real one is undocumented
 RUNNING = ("init", "exec", "submitted")  # "submitted": status not read yet
 ORDER = ("succ", "fail", "exec", "init", "submitted", "deleted", "sending", "failed", "planned", "new")
 LABELS = {
@@ -48,13 +51,72 @@ def _error_of(info: dict[str, Any]) -> str | None:
     return f"errorCode {info.get('errorCode', '?')}: {info.get('errorMsg') or 'no message'}"
 
 
-def _status_by_id(client: OfflineClient, taskid: str) -> tuple[str, str, str | None]:
+# --------------------------------------------------------------------------------------------
+# Errors that may mean "no such task"
+
+
+class TaskMissing(ServiceError):
+    """GetTaskList confirmed that a task the service answered an error about does not exist."""
+
+    def __init__(self, taskid: str, error: ApiError):
+        start, end = creation_window(taskid) or (None, None)
+        super().__init__(
+            f"task {taskid} does not exist: GetTaskList does not list it among the tasks created "
+            f"{start:%Y%m%d} to {end:%Y%m%d} ({error})"
+        )
+
+
+def may_mean_missing(error: ApiError) -> bool:
+    """Whether *error* could be the service's way of saying "no such task": an application
+    error (HTTP 200, errNum != 0) or an HTTP 4xx other than a refused signature or
+    throttling, with a JSON body."""
+    if error.excerpt is not None:
+        return False
+    return error.status == 200 or (400 <= error.status < 500 and error.status not in (401, 403, 429))
+
+
+def listed_or_missing(client: OfflineClient, taskid: str, error: ApiError) -> dict[str, Any] | None:
+    """After *error* answered a request about *taskid*: the task as GetTaskList shows it in
+    its creation days, or None when it is not listed there (it does not exist). Raises
+    *error* itself when this cannot be checked: an error that cannot mean "not found", or a
+    task id that names no creation day."""
+    if not may_mean_missing(error) or creation_window(taskid) is None:
+        raise error
+    return find_listed(client, [taskid]).get(taskid)
+
+
+def confirmed(client: OfflineClient, taskid: str, error: ApiError) -> ServiceError:
+    """What to report after *error* answered a request about *taskid*: :class:`TaskMissing`
+    when the list confirms it, else *error* as it is."""
+    return TaskMissing(taskid, error) if listed_or_missing(client, taskid, error) is None else error
+
+
+def _within(window: tuple[date, date] | None, covered: tuple[date, date] | None) -> bool:
+    return window is not None and covered is not None and covered[0] <= window[0] and window[1] <= covered[1]
+
+
+def _confirm_deleted(
+    client: OfflineClient, errors: dict[str, ApiError], covered: tuple[date, date] | None
+) -> list[tuple[str, str, str | None]]:
+    """Statuses ``deleted`` for the task ids whose GetTaskByTaskID answered an error and that
+    GetTaskList does not list in their creation days (already listed in full when *covered*
+    includes them); raises the error of one that is listed."""
+    for taskid, error in errors.items():
+        if not may_mean_missing(error) or creation_window(taskid) is None:
+            raise error
+    unsure = [taskid for taskid in errors if not _within(creation_window(taskid), covered)]
+    for taskid in find_listed(client, unsure) if unsure else {}:
+        raise errors[taskid]
+    note = "the service no longer has this task (an error answer, and GetTaskList does not list it)"
+    return [(taskid, "deleted", note) for taskid in errors]
+
+
+def _status_by_id(client: OfflineClient, taskid: str) -> tuple[str, str, str | None] | ApiError:
+    """(task id, status, error) from GetTaskByTaskID, or the ApiError it answered."""
     try:
         info = client.get_task_by_task_id(taskid=taskid).get("taskInfo") or {}
     except ApiError as exc:
-        if exc.err_num == TASK_NOT_FOUND:
-            return taskid, "deleted", "the service no longer has this task"
-        raise
+        return exc
     return taskid, str(info.get("taskStatus") or "unknown"), _error_of(info)
 
 
@@ -75,10 +137,12 @@ def refresh(
 ) -> None:
     """Read the live status of the scope's unfinished submitted tasks into the journal."""
     started = clock()
+    covered = None  # creation days listed in full by the pass below
     if sum(1 for _ in islice(journal.scope_to_refresh(), FEW + 1)) > FEW:
         span = journal.scope_submitted_range()
         if span is not None:
             start, end = covering_days(span[0] - MARGIN, max(span[1], started))
+            covered = (start, end)
             page: list[tuple[str, str, str | None]] = []
             for info in iter_tasks(client, start, end):
                 page.append((str(info.get("taskid")), str(info.get("taskStatus") or "unknown"), _error_of(info)))
@@ -88,7 +152,11 @@ def refresh(
             journal.record_statuses(page, clock())
     with ThreadPoolExecutor(max(1, parallelism)) as pool:
         for chunk in _chunks(journal.scope_to_refresh(since=started), 200):
-            statuses = list(pool.map(lambda e: _status_by_id(client, e.taskid or ""), chunk))
+            answers = list(pool.map(lambda e: _status_by_id(client, e.taskid or ""), chunk))
+            statuses = [answer for answer in answers if not isinstance(answer, ApiError)]
+            errors = {e.taskid or "": a for e, a in zip(chunk, answers) if isinstance(a, ApiError)}
+            if errors:
+                statuses += _confirm_deleted(client, errors, covered)
             journal.record_statuses(statuses, clock())
 
 

@@ -1,0 +1,137 @@
+"""Reconciliation: the service, not the journal, decides whether a task exists.
+
+Before anything is sent, and again after a round that left tasks in doubt, every scope task
+that the journal does not know to exist (missing from the journal, ``planned``, ``failed``,
+or ``sending`` with a gone owner: see :mod:`.journal`) is looked for in the service, so that
+a fresh journal (a new CI runner, another laptop) or a crash never sends a task twice:
+
+* **the window**: GetTaskList over the creation days from the earliest of: *lookback_days*
+  ago (30 by default: ``tasks.lookback_days``, ``--since``), when the earliest unsettled
+  scope task was planned or last sent; minus :data:`~.listing.MARGIN` for clock skew; the
+  UTC days widened by a day each way, since the service's time zone is not stated
+  (:func:`~.listing.covering_days`). Paged, one page in memory at a time; the tasks seen go
+  to the journal's ``listed`` table.
+* **the match**: a listed task is the scope task with the same identity
+  (:func:`~.identity.task_identity` of its CreateTask fields, as listed) whose task id the
+  journal does not know (now or in its history: a task that failed and was sent again by
+  ``retry`` is not taken for its new attempt). TopTaskByTaskID sets ``isTop`` after
+  creation, so a listed task with ``isTop`` 1 also matches the same body with ``isTop`` 0.
+* **the copy**: with several listed copies, the earliest live one (init, exec, succ), else
+  the latest failed or deleted one. Two live copies of one task are *duplicates*: reported,
+  and the command exits non-zero.
+* **the grace**: tasks in doubt are settled only once :data:`DEFAULT_GRACE` seconds passed
+  since they were last in doubt, so that a request still travelling lands before the list
+  is read. A task in doubt that the list does not show certainly was not created (or will
+  not be), and is planned again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..api.client import OfflineClient
+from .identity import task_identity
+from .journal import SUBMITTED, Journal
+from .listing import MARGIN, covering_days, iter_tasks
+
+DEFAULT_GRACE = 5.0
+DEFAULT_LOOKBACK_DAYS = 30
+_PAGE = 500
+
+
+@dataclass
+class Reconciliation:
+    """What one reconciliation did: ``listed`` service tasks read; ``found`` scope tasks that
+    exist in the service (``found_ids`` for a dry run); of the tasks in doubt,
+    ``doubts_found`` and ``doubts_not_found`` (planned again); ``duplicates``."""
+
+    listed: int = 0
+    found: int = 0
+    found_ids: dict[str, str] = field(default_factory=dict)
+    doubts_found: list[str] = field(default_factory=list)
+    doubts_not_found: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    duplicate_count: int = 0
+
+
+def listed_identities(info: dict[str, Any]) -> list[str]:
+    """The identities a listed task may have (see the module doc)."""
+    identities = [task_identity(info)]
+    if str(info.get("isTop", "0")) not in ("0", ""):
+        identities.append(task_identity({**info, "isTop": 0}))
+    return identities
+
+
+def wait_grace(
+    journal: Journal, grace: float, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Wait until *grace* seconds passed since any journal task was last in doubt."""
+    last = journal.last_doubt()
+    if last is not None and last + grace > clock():
+        sleep(last + grace - clock())
+
+
+def read_service(
+    client: OfflineClient, journal: Journal, *, lookback_days: float, clock: Callable[[], float] = time.time
+) -> int:
+    """Read the service's tasks of the window (see the module doc) into the journal's
+    ``listed`` table, a page at a time; returns how many were read."""
+    now = clock()
+    since = min(now - lookback_days * 86400.0, journal.unsettled_since() or now)
+    start, end = covering_days(since - MARGIN, now)
+    journal.clear_listed()
+    count, page = 0, []
+    for info in iter_tasks(client, start, end):
+        taskid = str(info.get("taskid") or "")
+        if not taskid:
+            continue
+        count += 1
+        status, created = str(info.get("taskStatus") or "unknown"), str(info.get("createTime") or "")
+        page += [(taskid, identity, status, created) for identity in listed_identities(info)]
+        if len(page) >= _PAGE:
+            journal.add_listed(page)
+            page = []
+    journal.add_listed(page)
+    return count
+
+
+def settle(
+    journal: Journal, *, after: int = 0, record: bool = True, clock: Callable[[], float] = time.time
+) -> Reconciliation:
+    """Decide the scope's unsettled tasks (after scope position *after*) with the tasks
+    :func:`read_service` read: found ones are submitted; tasks in doubt not found are planned
+    again. Without *record* nothing is written (``found_ids`` tells what would be)."""
+    doubts = journal.in_doubt(after) if record else []
+    resolution = journal.resolve(clock(), record=record, after=after)
+    result = Reconciliation(found=resolution.found_count, found_ids=resolution.found)
+    result.duplicates, result.duplicate_count = resolution.duplicates, resolution.duplicate_count
+    if doubts:
+        states = journal.states_of([e.id for e in doubts])
+        result.doubts_found = [e.id for e in doubts if states.get(e.id) == SUBMITTED]
+        gone = [(e.id, e.owner) for e in doubts if states.get(e.id) != SUBMITTED]
+        journal.settle_not_found(gone, clock())
+        result.doubts_not_found = [task_id for task_id, _ in gone]
+    return result
+
+
+def reconcile(
+    client: OfflineClient,
+    journal: Journal,
+    *,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
+    grace: float = DEFAULT_GRACE,
+    record: bool = True,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Reconciliation:
+    """Reconcile the whole scope with the service: wait out the grace, read the service,
+    settle (see the module doc). Without *record* (dry runs) nothing is written and nothing
+    waits. Raises ServiceError when the list cannot be read: nothing is recorded then."""
+    if record:
+        wait_grace(journal, grace, clock, sleep)
+    listed = read_service(client, journal, lookback_days=lookback_days, clock=clock)
+    result = settle(journal, record=record, clock=clock)
+    result.listed = listed
+    return result

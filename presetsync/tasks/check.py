@@ -24,7 +24,8 @@ from ..api.client import OfflineClient, RetryPolicy
 from ..errors import ApiError, CredentialsError, PresetsyncError, ServiceUnreachable
 from ..presets.files import YamlDocument
 from ..presets.model import DesiredPreset, Problem
-from .manifest import KnownPresets, Manifest, check_manifest, check_outputs, check_presets, referenced_presets
+from .manifest import KnownPresets, Manifest, check_manifest, check_presets, referenced_presets
+from .outputs import check_outputs
 
 if TYPE_CHECKING:
     from ..config import Config

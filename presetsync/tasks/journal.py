@@ -39,132 +39,16 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .journal_db import Database, is_url
+from .journal_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, TEMPORARY, Entry
 from .manifest import TaskSpec
 
 PLANNED, SENDING, SUBMITTED, FAILED = "planned", "sending", "submitted", "failed"
 NEW = "new"  # in the manifest, not in the journal yet (dry runs)
-UNSETTLED = (NEW, PLANNED, FAILED, SENDING)  # not known to exist in the service
-FINAL_STATUSES = ("succ", "fail", "deleted")
-SCHEMA_VERSION = 2
 BATCH = 500
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tasks (
-    {rowid_column}
-    id           TEXT PRIMARY KEY,        -- identity: sha256 of the normalised body
-    body         TEXT NOT NULL,           -- the CreateTask body as sent (JSON)
-    preset       TEXT NOT NULL,
-    dst_bucket   TEXT NOT NULL,
-    dst_key      TEXT NOT NULL,
-    source       TEXT NOT NULL,           -- where it is declared: file:line:col
-    state        TEXT NOT NULL,           -- planned | sending | submitted | failed
-    taskid       TEXT,                    -- the service's task id, once submitted
-    error        TEXT,                    -- why the last CreateTask failed
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    sending_at   {real},                  -- the last CreateTask was about to be sent (Unix s)
-    doubt_at     {real},                  -- its outcome was last found unknown
-    submitted_at {real},
-    status       TEXT,                    -- last taskStatus seen: init, exec, succ, fail, deleted
-    status_error TEXT,                    -- errorCode and errorMsg of a failed task
-    status_at    {real},
-    planned_at   {real} NOT NULL,
-    updated_at   {real} NOT NULL,
-    owner        TEXT                     -- the submitter that claimed it (sending)
-);
-CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
-CREATE INDEX IF NOT EXISTS tasks_by_output ON tasks (dst_bucket, dst_key);
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_taskid ON tasks (taskid) WHERE taskid IS NOT NULL;
-CREATE TABLE IF NOT EXISTS history (
-    seq    {serial},
-    id     TEXT NOT NULL,
-    at     {real} NOT NULL,
-    event  TEXT NOT NULL,                 -- planned, sending, submitted, failed, unknown, settled, ...
-    taskid TEXT,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS history_by_taskid ON history (taskid) WHERE taskid IS NOT NULL;
-CREATE INDEX IF NOT EXISTS history_by_id ON history (id);
-"""
-
-TEMPORARY = """
-CREATE TEMP TABLE IF NOT EXISTS scope (
-    seq        {temp_serial},
-    id         TEXT NOT NULL UNIQUE,
-    body       TEXT NOT NULL,
-    preset     TEXT NOT NULL,
-    dst_bucket TEXT NOT NULL,
-    dst_key    TEXT NOT NULL,
-    source     TEXT NOT NULL
-);
-CREATE TEMP TABLE IF NOT EXISTS listed (
-    taskid  TEXT NOT NULL,
-    id      TEXT NOT NULL,                -- an identity the listed task may have (see reconcile)
-    status  TEXT NOT NULL,
-    created TEXT NOT NULL,
-    PRIMARY KEY (taskid, id)
-);
-CREATE INDEX IF NOT EXISTS listed_by_id ON listed (id)
-"""
-
-_COLUMNS = (
-    "s.seq, s.id, s.body, s.source, COALESCE(t.state, 'new'), t.taskid, t.error, t.attempts, "
-    "t.sending_at, t.doubt_at, t.status, t.status_error, t.submitted_at, t.owner"
-)
-#: A listed task id that no journal task has, or ever had.
-_UNKNOWN_TASKID = (
-    "NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = l.taskid) "
-    "AND NOT EXISTS (SELECT 1 FROM history h WHERE h.taskid = l.taskid)"
-)
-_LIVE = ("init", "exec", "succ")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One task as the journal knows it."""
-
-    seq: int
-    id: str
-    body_json: str
-    source: str
-    state: str
-    taskid: str | None = None
-    error: str | None = None
-    attempts: int | None = 0
-    sending_at: float | None = None
-    doubt_at: float | None = None
-    status: str | None = None
-    status_error: str | None = None
-    submitted_at: float | None = None
-    owner: str | None = None
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return json.loads(self.body_json)
-
-    @property
-    def short_id(self) -> str:
-        return self.id[:12]
-
-
-@dataclass
-class Resolution:
-    """What a reconciliation decided for the scope: ``found`` (id -> task id) tasks that exist
-    in the service; ``duplicates`` ((id, extra task id), the first few) and ``duplicate_count``:
-    tasks that exist more than once (two live copies, init/exec/succ)."""
-
-    found: dict[str, str] = field(default_factory=dict)
-    found_count: int = 0
-    duplicates: list[tuple[str, str]] = field(default_factory=list)
-    duplicate_count: int = 0
 
 
 def target_key(endpoint: str, access_key_id: str) -> str:
@@ -177,14 +61,6 @@ def target_key(endpoint: str, access_key_id: str) -> str:
 
 def journal_path(state_dir: Path, target: str) -> Path:
     return Path(state_dir) / f"tasks-{target}.sqlite"
-
-
-def _best(copies: list[tuple[str, str, str]]) -> tuple[str, str]:
-    """Of the listed copies (taskid, status, created) of one task, the one it is: the earliest
-    live one (init, exec, succ), else the latest failed or deleted one."""
-    live = [c for c in copies if c[1] not in ("fail", "deleted")]
-    chosen = min(live, key=lambda c: (c[2], c[0])) if live else max(copies, key=lambda c: (c[2], c[0]))
-    return chosen[0], chosen[1]
 
 
 class Journal:
@@ -354,7 +230,7 @@ class Journal:
             where = f" AND COALESCE(t.state, 'new') IN ({', '.join('?' * len(states))})"
             args = states
         sql = (
-            f"SELECT {_COLUMNS} FROM scope s LEFT JOIN tasks t ON t.id = s.id "
+            f"SELECT {COLUMNS} FROM scope s LEFT JOIN tasks t ON t.id = s.id "
             f"WHERE s.seq > ?{where} ORDER BY s.seq LIMIT ?"
         )
         for row in self._paged(sql, args, batch, after):
@@ -372,7 +248,7 @@ class Journal:
         )
         count = self.db.rows(f"SELECT count(DISTINCT s.id) {sql}", [after])[0][0]
         rows = self.db.rows(
-            f"SELECT {_COLUMNS}, COALESCE(o.taskid, 'unknown') {sql} ORDER BY s.seq LIMIT ?", [after, limit]
+            f"SELECT {COLUMNS}, COALESCE(o.taskid, 'unknown') {sql} ORDER BY s.seq LIMIT ?", [after, limit]
         )
         return count, [(Entry(*row[:-1]), row[-1]) for row in rows]
 
@@ -451,91 +327,10 @@ class Journal:
     def history(self, task_id: str) -> list[tuple[float, str, str | None, str | None]]:
         return self.db.rows("SELECT at, event, taskid, detail FROM history WHERE id = ? ORDER BY seq", (task_id,))
 
-    # -- the service's tasks (reconciliation) -----------------------------------------------
-
-    def clear_listed(self) -> None:
-        self.db.execute("DELETE FROM listed")
-
-    def add_listed(self, rows: list[tuple[str, str, str, str]]) -> None:
-        """Record listed service tasks: (task id, identity, taskStatus, createTime)."""
-        self.db.executemany(
-            "INSERT INTO listed (taskid, id, status, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
-        )
-
-    def resolve(self, now: float, *, record: bool = True, after: int = 0) -> Resolution:
-        """Match the scope's unsettled tasks with the listed service tasks (same identity, a
-        task id the journal does not know): each found one becomes ``submitted`` with the id
-        of its copy (:func:`_best`). Claims of submitters still alive are left alone. Without
-        *record* (dry runs) nothing is written and ``found`` tells what would be."""
-        result = Resolution()
-        live = self.db.live_owners() - {self.db.owner}
-        sql = (
-            "SELECT s.seq, s.id, COALESCE(t.state, 'new'), t.owner, l.taskid, l.status, l.created "
-            "FROM scope s LEFT JOIN tasks t ON t.id = s.id JOIN listed l ON l.id = s.id "
-            f"WHERE s.seq > ? AND COALESCE(t.state, 'new') IN ('new', 'planned', 'failed', 'sending') "
-            f"AND {_UNKNOWN_TASKID} ORDER BY s.seq, l.created, l.taskid LIMIT ?"
-        )
-        position = after
-        while True:
-            rows = self.db.rows(sql, [position, BATCH])
-            if not rows:
-                break
-            if len(rows) == BATCH and rows[0][0] != rows[-1][0]:  # the last task may go on in the next page
-                rows = [row for row in rows if row[0] != rows[-1][0]]
-            groups: dict[str, list[tuple]] = {}
-            for row in rows:
-                groups.setdefault(row[1], []).append(row)
-            found = []
-            for task_id, copies in groups.items():
-                state, owner = copies[0][2], copies[0][3]
-                if state == SENDING and owner in live:
-                    continue
-                taskid, status = _best([(c[4], c[5], c[6]) for c in copies])
-                found.append((task_id, taskid, status))
-            if record and not self.readonly:
-                found = self._record_found(found, now)
-            result.found_count += len(found)
-            if not record:
-                result.found.update((task_id, taskid) for task_id, taskid, _ in found)
-            position = rows[-1][0]
-        result.duplicate_count, result.duplicates = self._duplicates(after)
-        return result
-
-    def _record_found(self, found: list[tuple[str, str, str]], now: float) -> list[tuple[str, str, str]]:
-        done = []
-        with self.db.transaction() as db:
-            for task_id, taskid, status in found:
-                changed = db.execute(
-                    "UPDATE tasks SET state = 'submitted', taskid = ?, error = NULL, submitted_at = ?, status = ?, "
-                    "status_error = NULL, status_at = ?, owner = NULL, updated_at = ? "
-                    "WHERE id = ? AND state IN ('planned', 'failed', 'sending') "
-                    "AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = ?)",
-                    (taskid, now, status, now, now, task_id, taskid),
-                )
-                if changed:
-                    self._event(task_id, now, "found", taskid, "found in GetTaskList")
-                    done.append((task_id, taskid, status))
-        return done
-
-    def _duplicates(self, after: int, limit: int = 20) -> tuple[int, list[tuple[str, str]]]:
-        """Scope tasks (after *after*) with a live copy in the service besides their own live one."""
-        live = ", ".join(f"'{s}'" for s in _LIVE)
-        sql = (
-            "FROM scope s JOIN tasks t ON t.id = s.id JOIN listed l ON l.id = s.id "
-            f"WHERE s.seq > ? AND t.state = 'submitted' AND l.taskid != t.taskid AND l.status IN ({live}) "
-            "AND COALESCE(t.status, 'init') NOT IN ('fail', 'deleted') "
-            "AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = l.taskid) "
-            "AND NOT EXISTS (SELECT 1 FROM history h WHERE h.taskid = l.taskid AND h.id != s.id)"
-        )
-        count = self.db.rows(f"SELECT count(DISTINCT s.id) {sql}", [after])[0][0]
-        if not count:
-            return 0, []
-        rows = self.db.rows(f"SELECT s.id, l.taskid {sql} ORDER BY s.seq LIMIT ?", [after, limit])
-        return count, [(row[0], row[1]) for row in rows]
-
     # -- transitions ------------------------------------------------------------------------
 
-    def _event(self, task_id: str, now: float, event: str, taskid: str | None = None, detail: str | None = None):
+    def event(self, task_id: str, now: float, event: str, taskid: str | None = None, detail: str | None = None):
+        """A line in the history (within the caller's transaction)."""
         self.db.execute(
             "INSERT INTO history (id, at, event, taskid, detail) VALUES (?, ?, ?, ?, ?)",
             (task_id, now, event, taskid, detail),
@@ -552,7 +347,7 @@ class Journal:
                 (db.owner, now, now, now, task_id),
             )
             if changed:
-                self._event(task_id, now, "sending")
+                self.event(task_id, now, "sending")
         return bool(changed)
 
     def mark_submitted(self, task_id: str, taskid: str, now: float) -> None:
@@ -562,7 +357,7 @@ class Journal:
                 "status_error = NULL, status_at = NULL, owner = NULL, updated_at = ? WHERE id = ?",
                 (taskid, now, now, task_id),
             )
-            self._event(task_id, now, "submitted", taskid)
+            self.event(task_id, now, "submitted", taskid)
 
     def mark_failed(self, task_id: str, error: str, now: float) -> None:
         """The service refused the CreateTask: nothing was created."""
@@ -571,13 +366,13 @@ class Journal:
                 "UPDATE tasks SET state = 'failed', error = ?, owner = NULL, updated_at = ? WHERE id = ?",
                 (error, now, task_id),
             )
-            self._event(task_id, now, "failed", detail=error)
+            self.event(task_id, now, "failed", detail=error)
 
     def mark_doubt(self, task_id: str, reason: str, now: float) -> None:
         """The outcome is unknown: the task stays ``sending`` until it is settled."""
         with self.db.transaction():
             self.db.execute("UPDATE tasks SET doubt_at = ?, updated_at = ? WHERE id = ?", (now, now, task_id))
-            self._event(task_id, now, "unknown", detail=reason)
+            self.event(task_id, now, "unknown", detail=reason)
 
     def mark_unsent(self, task_id: str, reason: str, now: float) -> None:
         """The CreateTask certainly did not reach the service (connection refused)."""
@@ -587,7 +382,7 @@ class Journal:
                 "WHERE id = ?",
                 (now, task_id),
             )
-            self._event(task_id, now, "not sent", detail=reason)
+            self.event(task_id, now, "not sent", detail=reason)
 
     def settle_not_found(self, doubts: Iterable[tuple[str, str | None]], now: float) -> None:
         """Tasks in doubt, (id, owner), that a reconciliation did not find: certainly not
@@ -600,7 +395,7 @@ class Journal:
                     "WHERE id = ? AND state = 'sending' AND COALESCE(owner, '') = ?",
                     (now, task_id, owner or ""),
                 ):
-                    self._event(task_id, now, "settled", None, "not in GetTaskList: to be sent again")
+                    self.event(task_id, now, "settled", None, "not in GetTaskList: to be sent again")
 
     def reopen(self, entry: Entry, reason: str, now: float) -> None:
         """A submitted task whose status is ``fail``: back to ``failed``, to be sent again
@@ -611,7 +406,7 @@ class Journal:
                 "status_at = NULL, updated_at = ? WHERE id = ? AND state = 'submitted'",
                 (reason, now, entry.id),
             )
-            self._event(entry.id, now, "reopened", entry.taskid, reason)
+            self.event(entry.id, now, "reopened", entry.taskid, reason)
 
     def record_statuses(self, updates: Iterable[tuple[str, str, str | None]], now: float) -> int:
         """Store live statuses: (task id, taskStatus, error or None). Unknown task ids are ignored."""
@@ -630,7 +425,7 @@ class Journal:
         extra = "" if since is None else " AND (t.status_at IS NULL OR t.status_at < ?)"
         args: list[Any] = [] if since is None else [since]
         sql = (
-            f"SELECT {_COLUMNS} FROM scope s JOIN tasks t ON t.id = s.id WHERE s.seq > ? "
+            f"SELECT {COLUMNS} FROM scope s JOIN tasks t ON t.id = s.id WHERE s.seq > ? "
             "AND t.state = 'submitted' AND COALESCE(t.status, '') NOT IN ('succ', 'fail', 'deleted')"
             f"{extra} ORDER BY s.seq LIMIT ?"
         )

@@ -34,7 +34,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import sqlite3
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -327,7 +326,7 @@ def _rendered_key_problems(manifest: Manifest) -> Iterator[Problem]:
 def load_manifest(path: Path | str, *, display: str | None = None) -> Manifest:
     """Load and check one manifest; every problem found is in ``manifest.problems``.
 
-    Not checked here: duplicate outputs (:func:`check_outputs`) and presets
+    Not checked here: duplicate outputs (:func:`.outputs.check_outputs`) and presets
     (:func:`check_presets`).
     """
     return check_manifest(load_yaml(path, display=display), path)
@@ -356,62 +355,6 @@ def check_manifest(doc: YamlDocument, path: Path | str) -> Manifest:
         )
     manifest.problems = sorted(set(manifest.problems))
     return manifest
-
-
-def check_outputs(manifests: Iterable[Manifest]) -> list[Problem]:
-    """Two tasks writing the same dstBucket + dstObjectKey: a problem at each of them.
-
-    Memory stays flat for any number of tasks: a first pass puts a 64-bit hash of every
-    output in a temporary SQLite table, which finds the repeated hashes; only when there are
-    some, a second pass collects the places of those outputs.
-    """
-    manifests = list(manifests)
-    suspects = _repeated_hashes(manifests)
-    if not suspects:
-        return []
-    places: dict[tuple[str, str], list[tuple[Manifest, YamlPath]]] = {}
-    for manifest in manifests:
-        for bucket, key, path in manifest.outputs():
-            if isinstance(bucket, str) and isinstance(key, str) and _output_hash(bucket, key) in suspects:
-                places.setdefault((bucket, key), []).append((manifest, path))
-    problems = []
-    for (bucket, key), found in places.items():
-        if len(found) < 2:
-            continue  # a hash collision, not a repeated output
-        located = [(m, p, m.doc.positions.find(p)) for m, p in found]
-        for manifest, path, (line, col) in located:
-            others = [
-                f"line {ln}" if m is manifest else f"{m.file}:{ln}"
-                for m, p, (ln, _) in located
-                if (m, p) != (manifest, path)
-            ]
-            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            message = f"another task also writes {bucket}/{key}, at {shown}: give each task its own dstObjectKey"
-            problems.append(Problem(manifest.file, line, col, message))
-    return sorted(set(problems))
-
-
-def _output_hash(bucket: str, key: str) -> int:
-    return hash((bucket, key))  # 64 bits, this process only: repeats are confirmed by a second pass
-
-
-def _repeated_hashes(manifests: list[Manifest]) -> set[int]:
-    """The output hashes that occur more than once (sorted out by SQLite, on disk if large)."""
-    conn = sqlite3.connect("")  # a private temporary database
-    try:
-        conn.execute("CREATE TABLE outputs (h INTEGER NOT NULL)")
-        batch: list[tuple[int]] = []
-        for manifest in manifests:
-            for bucket, key, _ in manifest.outputs():
-                if isinstance(bucket, str) and isinstance(key, str):
-                    batch.append((_output_hash(bucket, key),))
-                    if len(batch) >= 10_000:
-                        conn.executemany("INSERT INTO outputs VALUES (?)", batch)
-                        batch = []
-        conn.executemany("INSERT INTO outputs VALUES (?)", batch)
-        return {row[0] for row in conn.execute("SELECT h FROM outputs GROUP BY h HAVING count(*) > 1")}
-    finally:
-        conn.close()
 
 
 @dataclass

@@ -33,7 +33,8 @@ from typing import Any, Callable
 
 from ..api.client import OfflineClient
 from .identity import task_identity
-from .journal import SUBMITTED, Journal
+from .journal import BATCH, SENDING, SUBMITTED, Journal
+from .journal_schema import LIVE, UNKNOWN_TASKID
 from .listing import MARGIN, covering_days, iter_tasks
 
 DEFAULT_GRACE = 5.0
@@ -81,7 +82,8 @@ def read_service(
     now = clock()
     since = min(now - lookback_days * 86400.0, journal.unsettled_since() or now)
     start, end = covering_days(since - MARGIN, now)
-    journal.clear_listed()
+    journal.db.execute("DELETE FROM listed")
+    insert = "INSERT INTO listed (taskid, id, status, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
     count, page = 0, []
     for info in iter_tasks(client, start, end):
         taskid = str(info.get("taskid") or "")
@@ -91,9 +93,9 @@ def read_service(
         status, created = str(info.get("taskStatus") or "unknown"), str(info.get("createTime") or "")
         page += [(taskid, identity, status, created) for identity in listed_identities(info)]
         if len(page) >= _PAGE:
-            journal.add_listed(page)
+            journal.db.executemany(insert, page)
             page = []
-    journal.add_listed(page)
+    journal.db.executemany(insert, page)
     return count
 
 
@@ -104,9 +106,8 @@ def settle(
     :func:`read_service` read: found ones are submitted; tasks in doubt not found are planned
     again. Without *record* nothing is written (``found_ids`` tells what would be)."""
     doubts = journal.in_doubt(after) if record else []
-    resolution = journal.resolve(clock(), record=record, after=after)
-    result = Reconciliation(found=resolution.found_count, found_ids=resolution.found)
-    result.duplicates, result.duplicate_count = resolution.duplicates, resolution.duplicate_count
+    result = Reconciliation()
+    _resolve(journal, result, clock(), record=record, after=after)
     if doubts:
         states = journal.states_of([e.id for e in doubts])
         result.doubts_found = [e.id for e in doubts if states.get(e.id) == SUBMITTED]
@@ -135,3 +136,88 @@ def reconcile(
     result = settle(journal, record=record, clock=clock)
     result.listed = listed
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Matching, in SQL: the scope and the ``listed`` table of the journal's database
+
+
+def _best(copies: list[tuple[str, str, str]]) -> tuple[str, str]:
+    """Of the listed copies (taskid, status, created) of one task, the one it is: the earliest
+    live one (init, exec, succ), else the latest failed or deleted one."""
+    live = [c for c in copies if c[1] not in ("fail", "deleted")]
+    chosen = min(live, key=lambda c: (c[2], c[0])) if live else max(copies, key=lambda c: (c[2], c[0]))
+    return chosen[0], chosen[1]
+
+
+def _resolve(journal: Journal, result: Reconciliation, now: float, *, record: bool, after: int) -> None:
+    """Match the scope's unsettled tasks (after *after*) with the listed service tasks (same
+    identity, a task id the journal does not know): each found one becomes ``submitted`` with
+    the id of its copy (:func:`_best`). Claims of submitters still alive are left alone.
+    Without *record* nothing is written and ``found_ids`` tells what would be."""
+    db = journal.db
+    live = db.live_owners() - {db.owner}
+    sql = (
+        "SELECT s.seq, s.id, COALESCE(t.state, 'new'), t.owner, l.taskid, l.status, l.created "
+        "FROM scope s LEFT JOIN tasks t ON t.id = s.id JOIN listed l ON l.id = s.id "
+        "WHERE s.seq > ? AND COALESCE(t.state, 'new') IN ('new', 'planned', 'failed', 'sending') "
+        f"AND {UNKNOWN_TASKID} ORDER BY s.seq, l.created, l.taskid LIMIT ?"
+    )
+    position = after
+    while True:
+        rows = db.rows(sql, [position, BATCH])
+        if not rows:
+            break
+        if len(rows) == BATCH and rows[0][0] != rows[-1][0]:  # the last task may go on in the next page
+            rows = [row for row in rows if row[0] != rows[-1][0]]
+        groups: dict[str, list[tuple]] = {}
+        for row in rows:
+            groups.setdefault(row[1], []).append(row)
+        found = []
+        for task_id, copies in groups.items():
+            state, owner = copies[0][2], copies[0][3]
+            if state == SENDING and owner in live:
+                continue
+            taskid, status = _best([(c[4], c[5], c[6]) for c in copies])
+            found.append((task_id, taskid, status))
+        if record and not journal.readonly:
+            found = _record_found(journal, found, now)
+        result.found += len(found)
+        if not record:
+            result.found_ids.update((task_id, taskid) for task_id, taskid, _ in found)
+        position = rows[-1][0]
+    result.duplicate_count, result.duplicates = _duplicates(journal, after)
+
+
+def _record_found(journal: Journal, found: list[tuple[str, str, str]], now: float) -> list[tuple[str, str, str]]:
+    done = []
+    with journal.db.transaction() as db:
+        for task_id, taskid, status in found:
+            changed = db.execute(
+                "UPDATE tasks SET state = 'submitted', taskid = ?, error = NULL, submitted_at = ?, status = ?, "
+                "status_error = NULL, status_at = ?, owner = NULL, updated_at = ? "
+                "WHERE id = ? AND state IN ('planned', 'failed', 'sending') "
+                "AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = ?)",
+                (taskid, now, status, now, now, task_id, taskid),
+            )
+            if changed:
+                journal.event(task_id, now, "found", taskid, "found in GetTaskList")
+                done.append((task_id, taskid, status))
+    return done
+
+
+def _duplicates(journal: Journal, after: int, limit: int = 20) -> tuple[int, list[tuple[str, str]]]:
+    """Scope tasks (after *after*) with a live copy in the service besides their own live one."""
+    live = ", ".join(f"'{s}'" for s in LIVE)
+    sql = (
+        "FROM scope s JOIN tasks t ON t.id = s.id JOIN listed l ON l.id = s.id "
+        f"WHERE s.seq > ? AND t.state = 'submitted' AND l.taskid != t.taskid AND l.status IN ({live}) "
+        "AND COALESCE(t.status, 'init') NOT IN ('fail', 'deleted') "
+        "AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = l.taskid) "
+        "AND NOT EXISTS (SELECT 1 FROM history h WHERE h.taskid = l.taskid AND h.id != s.id)"
+    )
+    count = journal.db.rows(f"SELECT count(DISTINCT s.id) {sql}", [after])[0][0]
+    if not count:
+        return 0, []
+    rows = journal.db.rows(f"SELECT s.id, l.taskid {sql} ORDER BY s.seq LIMIT ?", [after, limit])
+    return count, [(row[0], row[1]) for row in rows]

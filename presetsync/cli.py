@@ -178,6 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve_command.register(sub)
     tasks_command.register(sub)
     preview_command.register(sub)
+
+    completion = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash or zsh)",
+        description="Print a script that completes presetsync's commands, options, their choices and file names. "
+        "bash: add 'eval \"$(presetsync completion bash)\"' to ~/.bashrc. zsh: 'presetsync completion zsh > "
+        "~/.zfunc/_presetsync' with ~/.zfunc on $fpath before compinit.",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(func=run_completion)
     return parser
 
 
@@ -198,7 +208,7 @@ def _parse_call_args(operation: str, pairs: Sequence[str], body: str | None) -> 
         return value
     if body is not None:
         raise InputError(f"{operation} is a GET operation: give NAME=VALUE arguments, not --body")
-    args = {}
+    args: dict[str, int | str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
@@ -307,7 +317,8 @@ def run_plan(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_INVALID
     with client_for(args, config) as client:
-        plan = _build_plan(args, config, loaded, fetch_live(client), _target(args, config, client))
+        live = fetch_live(client)
+        plan = _build_plan(args, config, loaded, live, _target(args, config, client))
     verdict = plan.safety_verdict(config.safety, config.protect)  # what apply would say, without --force
     if args.format == "text":
         sys.stdout.write(render.render_text(plan, colour=render.use_colour(sys.stdout), verdict=verdict))
@@ -315,6 +326,7 @@ def run_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(render.render_json(plan, verdict))
     else:
         sys.stdout.write(render.render_markdown(plan, verdict, args.max_chars or render.MARKDOWN_MAX_CHARS))
+    _note_undeclared(args, config, loaded, live)
     if args.out:
         save_plan(plan, args.out)
         print(
@@ -324,13 +336,42 @@ def run_plan(args: argparse.Namespace) -> int:
     return EXIT_CHANGES if args.detailed_exitcode and plan.has_changes else EXIT_OK
 
 
+def _note_undeclared(args: argparse.Namespace, config: Config, loaded, live) -> None:
+    """On stderr: how many live presets the files do not declare when nothing will delete them
+    (the plan's "No changes" says nothing about them): managed ones need --prune; without
+    ``manage:`` globs, --prune deletes none."""
+    from .presets.model import matches
+
+    declared = {preset.name for preset in loaded.presets}
+    undeclared = [
+        name
+        for name in live
+        if name not in declared and matches(name, args.target or ["*"]) and not matches(name, config.protect)
+    ]
+    managed = sorted(name for name in undeclared if matches(name, config.manage))
+    if managed and not (config.prune if args.prune is None else args.prune):
+        shown = ", ".join(managed[:3]) + (f" and {len(managed) - 3} more" if len(managed) > 3 else "")
+        print(
+            f"Note: {len(managed)} managed live preset(s) are not in the files ({shown}): "
+            "--prune (or prune: true in presetsync.yaml) deletes them.",
+            file=sys.stderr,
+        )
+    if undeclared and not config.manage:
+        print(
+            f"Note: {len(undeclared)} live preset(s) are not in the files; presetsync leaves them "
+            "alone. To let --prune delete such presets, claim their names with manage: globs in presetsync.yaml "
+            "(see README).",
+            file=sys.stderr,
+        )
+
+
 def _confirm(prompt: str) -> bool:
     print(prompt, end="", flush=True)
     try:
         answer = sys.stdin.readline()
     except KeyboardInterrupt:
         return False
-    return answer.strip().lower() in ("y", "yes")
+    return answer.strip() == "yes"
 
 
 def run_apply(args: argparse.Namespace) -> int:
@@ -358,7 +399,7 @@ def run_apply(args: argparse.Namespace) -> int:
         fail_fast=args.fail_fast,
         colour=use_colour(sys.stdout),
     )
-    prompt = "Apply these changes? Only 'yes' is accepted [y/N]: "
+    prompt = "Apply these changes? Type 'yes' to apply, anything else cancels: "
     with client_for(args, config) as client:
         target = _target(args, config, client)
         saved = load_saved_plan(plan_file, target) if plan_file is not None else None  # before any request
@@ -372,6 +413,8 @@ def run_apply(args: argparse.Namespace) -> int:
             write=lambda text: print(text, flush=True),
             confirm=None if args.auto_approve else lambda: _confirm(prompt),
         )
+    if loaded is not None and not result.interrupted:
+        _note_undeclared(args, config, loaded, live)
     if result.interrupted:
         return ExitStatus.INTERRUPTED
     if result.count("failed"):
@@ -405,6 +448,25 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     where = "standard output" if args.out is None else f"{len(written)} file(s) under {args.out}"
     print(f"Exported {len(chosen)} preset(s) to {where}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    """Print the completion script that shtab makes from this parser, with file name completion
+    for every argument that takes a path."""
+    import shtab
+
+    def files_for_paths(parser: argparse.ArgumentParser) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for subparser in action.choices.values():
+                    files_for_paths(subparser)
+            elif action.type is Path:
+                action.complete = shtab.FILE  # type: ignore[attr-defined]
+
+    parser = build_parser()
+    files_for_paths(parser)
+    sys.stdout.write(shtab.complete(parser, shell=args.shell))
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from .presets.catalog import config_schema
 from .presets.model import Problem
 
 CONFIG_NAMES = ("presetsync.yaml", "presetsync.yml")
+NO_CONFIG = "no presetsync.yaml here (use -c FILE, or create one: see README)"
 
 
 def _default(*path: str) -> Any:
@@ -71,6 +72,14 @@ class Config:
 
     def extra_fields_for(self, presettype: str) -> tuple[str, ...]:
         return self.extra_fields.get(presettype, ())
+
+    def preset_paths(self) -> list[Path]:
+        """``presets:``, for a command given no preset files. Without a configuration file and
+        without the default ``presets`` directory, a ConfigError that says where to start."""
+        if self.path is None and not any(p.exists() for p in self.presets):
+            shown = ", ".join(f"{os.path.relpath(p, self.base_dir)}/" for p in self.presets)
+            raise ConfigError(f"{NO_CONFIG} and no {shown} directory; or name the preset files on the command line")
+        return list(self.presets)
 
 
 def find_config(cwd: Path | None = None) -> Path | None:

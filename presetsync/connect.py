@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .api.endpoints import DEFAULT_REGION
-
 if TYPE_CHECKING:
     from .api.client import OfflineClient
 
@@ -29,7 +27,9 @@ def open_client(
     use_ssl: bool = False,
     **client_options,
 ) -> Iterator[OfflineClient]:
-    from .api.client import OfflineClient  # here: requests is imported only by commands that talk
+    # here: requests (and the endpoint rules) are imported only by commands that talk
+    from .api.client import OfflineClient
+    from .api.endpoints import DEFAULT_REGION
 
     region = region or DEFAULT_REGION
     if endpoint == LOCAL:

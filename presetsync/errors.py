@@ -95,7 +95,7 @@ class ApiError(ServiceError):
         super().__init__(self._describe())
 
     @property
-    def response(self) -> dict:
+    def response(self) -> dict[str, Any]:
         error = self.body.get("Error") or self.body.get("error") if isinstance(self.body, dict) else None
         if not isinstance(error, dict):  # the SDK takes an Error object as it is, whole
             error = {"Code": self.code or str(self.err_num or self.status), "Message": self.err_msg or ""}

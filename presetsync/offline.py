@@ -14,6 +14,7 @@ errors raise :class:`presetsync.errors.ApiError`, whose ``.response`` is shaped 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from .api.client import OfflineClient as _Client
@@ -28,7 +29,15 @@ def _first_of_local_month() -> int:
 class OfflineClient:
     """The SDK's wrapper class, method for method."""
 
-    def __init__(self, service_name, region_name, use_ssl, ks_access_key_id, ks_secret_access_key, **client_options):
+    def __init__(
+        self,
+        service_name: str,
+        region_name: str,
+        use_ssl: bool,
+        ks_access_key_id: str | None,
+        ks_secret_access_key: str | None,
+        **client_options: Any,
+    ) -> None:
         if service_name != "offline":
             raise ValueError(f"presetsync only speaks to the 'offline' service, not {service_name!r}")
         if ks_access_key_id is not None and ks_secret_access_key is not None:
@@ -37,7 +46,7 @@ class OfflineClient:
             credentials = None
         self.client = _Client(region_name, use_ssl=use_ssl, credentials=credentials, **client_options)
 
-    def _call(self, operation: str, args: dict) -> Any:
+    def _call(self, operation: str, args: Mapping[str, Any]) -> Any:
         try:
             return self.client.call(operation, args)
         except ApiError as exc:
@@ -45,44 +54,46 @@ class OfflineClient:
                 return exc.body  # the answer as it came, every field kept, as the SDK returns it
             raise
 
-    def Preset(self, param):
+    def Preset(self, param: Mapping[str, Any]) -> Any:
         return self._call("Preset", dict(param))
 
-    def UpdatePreset(self, param):
+    def UpdatePreset(self, param: Mapping[str, Any]) -> Any:
         return self._call("UpdatePreset", dict(param))
 
-    def DelPreset(self, presetName):
+    def DelPreset(self, presetName: str) -> Any:
         return self._call("DelPreset", {"preset": presetName})
 
-    def GetPresetList(self, withDetail=0, presettype="", presets=""):
+    def GetPresetList(self, withDetail: int = 0, presettype: str = "", presets: str = "") -> Any:
         return self._call("GetPresetList", {"withDetail": withDetail, "presettype": presettype, "presets": presets})
 
-    def GetPresetDetail(self, presetName):
+    def GetPresetDetail(self, presetName: str) -> Any:
         return self._call("GetPresetDetail", {"preset": presetName})
 
-    def CreateTask(self, task):
+    def CreateTask(self, task: Mapping[str, Any]) -> Any:
         return self._call("CreateTask", dict(task))
 
-    def GetTaskByTaskID(self, taskid):
+    def GetTaskByTaskID(self, taskid: str) -> Any:
         return self._call("GetTaskByTaskID", {"taskid": taskid})
 
-    def GetTaskList(self, startdate=0, enddate=0, marker=0, limit=100):
+    def GetTaskList(self, startdate: int = 0, enddate: int = 0, marker: int = 0, limit: int = 100) -> Any:
         return self._call("GetTaskList", _page(startdate, enddate, marker, limit))
 
-    def DelTaskByTaskID(self, taskid):
+    def DelTaskByTaskID(self, taskid: str) -> Any:
         return self._call("DelTaskByTaskID", {"taskid": taskid})
 
-    def TopTaskByTaskID(self, taskid):
+    def TopTaskByTaskID(self, taskid: str) -> Any:
         return self._call("TopTaskByTaskID", {"taskid": taskid})
 
-    def GetTaskMetaInfo(self, taskid="", startdate=0, enddate=0, marker=0, limit=0):
+    def GetTaskMetaInfo(
+        self, taskid: str = "", startdate: int = 0, enddate: int = 0, marker: int = 0, limit: int = 0
+    ) -> Any:
         if taskid == "":
             # The SDK lists tasks here (X-Action: GetTaskList), with limit=0 by default.
             return self._call("GetTaskList", _page(startdate, enddate, marker, limit))
         return self._call("GetTaskMetaInfo", {"taskid": taskid})
 
 
-def _page(startdate: int, enddate: int, marker: int, limit: int) -> dict:
+def _page(startdate: int, enddate: int, marker: int, limit: int) -> dict[str, int]:
     args = {"startdate": startdate or _first_of_local_month()}
     if enddate != 0:
         args["enddate"] = enddate
@@ -90,5 +101,11 @@ def _page(startdate: int, enddate: int, marker: int, limit: int) -> dict:
     return args
 
 
-def getOfflineClient(service_name, region_name, use_ssl=False, ks_access_key_id=None, ks_secret_access_key=None):
+def getOfflineClient(
+    service_name: str,
+    region_name: str,
+    use_ssl: bool = False,
+    ks_access_key_id: str | None = None,
+    ks_secret_access_key: str | None = None,
+) -> OfflineClient:
     return OfflineClient(service_name, region_name, use_ssl, ks_access_key_id, ks_secret_access_key)

@@ -253,7 +253,7 @@ class _Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize(("answer", "applied"), [("yes\n", True), ("y\n", True), ("\n", False), ("no\n", False)])
+@pytest.mark.parametrize(("answer", "applied"), [("yes\n", True), ("y\n", False), ("\n", False), ("no\n", False)])
 def test_on_a_terminal_apply_asks_first(repo, monkeypatch, answer, applied):
     repo.write("a.yaml", preset("web_720p"))
     monkeypatch.setattr("sys.stdin", _Terminal(answer))

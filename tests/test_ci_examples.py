@@ -225,7 +225,7 @@ def repo(tmp_path, local_service) -> Repo:
 
 
 def live(client) -> dict:
-    return {p["preset"]: p for p in client.get_preset_list(withDetail=1)["presetList"]}
+    return {p["preset"]: p for p in client.get_preset_list(withDetail=1)}
 
 
 def test_the_readme_ci_blocks_run_end_to_end(repo, local_service, client):

@@ -18,7 +18,7 @@ def client_for(url):
 
 def fetch(reply):
     with ScriptedServer([reply]) as server:
-        return client_for(server.url).get_task_by_task_id(taskid=TASK)
+        return client_for(server.url).call("GetTaskByTaskID", {"taskid": TASK})  # the answer, whole
 
 
 def fetch_error(reply) -> ApiError:
@@ -124,7 +124,7 @@ def test_invalid_arguments_are_refused_before_anything_is_sent(operation, args, 
 
 
 def test_a_taskid_longer_than_the_model_maximum_is_sent_like_the_sdk_does():
-    with ScriptedServer([Reply()]) as server:
+    with ScriptedServer([Reply(200, {"taskInfo": {}, "errNum": 0})]) as server:
         client_for(server.url).get_task_by_task_id(taskid="a" * 60)
     assert server.requests[0].path == "/?taskid=" + "a" * 60
 

@@ -43,7 +43,7 @@ def test_safe_operation_is_retried_until_it_succeeds(failure):
     with ScriptedServer(steps) as server:
         client = make_client(server.url, sleeps)
         result = client.get_task_by_task_id(taskid=TASK)
-    assert result["taskInfo"]["taskid"] == TASK
+    assert result["taskid"] == TASK
     assert len(server.requests) == 3
     assert client.calls == {"GetTaskByTaskID": 3}
     assert len(sleeps) == 2
@@ -113,13 +113,13 @@ def test_throttling_is_retried_even_for_create_because_nothing_was_done():
     steps = [Reply(429, {"Error": {"Code": "Throttling", "Message": "m"}}), Reply(200, {"taskid": TASK, "errNum": 0})]
     with ScriptedServer(steps) as server:
         result = make_client(server.url).create_task({"preset": "p1"})
-    assert result["taskid"] == TASK
+    assert result == TASK
     assert len(server.requests) == 2
 
 
 def test_update_preset_is_safe_to_retry():
     with ScriptedServer([Drop(), Reply()]) as server:
-        assert make_client(server.url).update_preset(PRESET_BODY)["errNum"] == 0
+        make_client(server.url).update_preset(PRESET_BODY)  # raises unless an attempt succeeded
     assert len(server.requests) == 2
 
 
@@ -145,7 +145,7 @@ def test_read_timeout_retries_a_safe_operation_but_not_a_create():
 
 
 def test_one_pooled_connection_is_reused_across_calls():
-    with ScriptedServer([Reply()] * 5) as server:
+    with ScriptedServer([Reply(200, {"presetList": [], "errNum": 0})] * 5) as server:
         client = make_client(server.url)
         for _ in range(5):
             client.get_preset_list(withDetail=0)

@@ -154,7 +154,7 @@ def test_meta_says_why_a_task_has_no_meta_information(service_factory, tmp_path,
     project = start_project(service_factory, tmp_path, monkeypatch, capsys, reading, task_durations=(3600, 0))
     running = project.client.create_task(
         {"preset": "web_720p", "srcInfo": [{"path": "/b/a.mp4"}], "dstBucket": "b", "dstObjectKey": "a.mp4"}
-    )["taskid"]
+    )
 
     code, _, err = project.run("tasks", "meta", running)
     assert code == 4
@@ -167,7 +167,7 @@ def test_meta_says_why_a_task_has_no_meta_information(service_factory, tmp_path,
 def test_meta_of_a_failed_task_says_it_failed(project):
     failed = project.client.create_task(
         {"preset": "missing_preset", "srcInfo": [{"path": "/b/a.mp4"}], "dstBucket": "b", "dstObjectKey": "a.mp4"}
-    )["taskid"]
+    )
     code, _, err = project.run("tasks", "meta", failed)
     assert code == 4
     assert f"task {failed} failed (errorCode 3001: preset missing_preset does not exist)" in err
@@ -184,7 +184,7 @@ def test_apply_and_plan_converge_whatever_the_numbers(project):
     code, out, err = project.run("apply", "--auto-approve", "--prune")
     assert code == 0, out + err
     assert project.run("plan", "--prune", "--detailed-exitcode")[0] == 0
-    live = project.client.get_preset_list(withDetail=0)["presetList"]
+    live = project.client.get_preset_list(withDetail=0)
     assert {p["preset"] for p in live} == {"new_one", "web_720p"}
 
 

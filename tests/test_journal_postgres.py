@@ -92,7 +92,7 @@ def test_tasks_claimed_by_a_live_submitter_are_never_settled_by_another(
     alive.add_scope(load_manifest(tmp_path / "m.yaml").tasks(), persist=True)
     first, second, *_ = alive.scope_entries()
     assert alive.claim(first.id, time.time()) and alive.claim(second.id, time.time())
-    taskid = client.create_task(first.body)["taskid"]  # sent; the answer is not recorded yet
+    taskid = client.create_task(first.body)  # sent; the answer is not recorded yet
 
     with Journal.open(tmp_path, target, url=journal_url) as other:
         other.add_scope(load_manifest(tmp_path / "m.yaml").tasks(), persist=True)

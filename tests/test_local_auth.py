@@ -55,7 +55,7 @@ def test_wrong_secret(local_service, make_client, client):
         impostor.preset(PRESET)
 
     assert (info.value.status, info.value.code) == (403, "SignatureDoesNotMatch")
-    assert client.get_preset_list(withDetail=0)["presetList"] == []
+    assert client.get_preset_list(withDetail=0) == []
 
 
 def test_tampered_body_is_refused_and_changes_nothing(local_service, client):
@@ -65,7 +65,7 @@ def test_tampered_body_is_refused_and_changes_nothing(local_service, client):
     response = send(call, body=tampered)
 
     assert_refused(response, "SignatureDoesNotMatch", "does not match")
-    assert client.get_preset_list(withDetail=0)["presetList"] == []
+    assert client.get_preset_list(withDetail=0) == []
     assert send(call).json() == {"errNum": 0, "errMsg": "success"}  # the untouched request passes
 
 
@@ -76,7 +76,7 @@ def test_tampered_query_is_refused(local_service, client):
     response = send(call, url=call.url.replace("preset=other", "preset=web"))
 
     assert_refused(response, "SignatureDoesNotMatch", "does not match")
-    assert client.get_preset_detail(preset="web")["errNum"] == 0
+    assert client.call("GetPresetDetail", {"preset": "web"})["errNum"] == 0
 
 
 def test_tampered_signed_header_is_refused(local_service, client):
@@ -88,7 +88,7 @@ def test_tampered_signed_header_is_refused(local_service, client):
 
     assert_refused(response, "SignatureDoesNotMatch", "does not match")
     assert local_service.stats.count("DelPreset") == 1
-    assert client.get_preset_detail(preset="web")["errNum"] == 0
+    assert client.call("GetPresetDetail", {"preset": "web"})["errNum"] == 0
 
 
 @pytest.mark.parametrize(("minutes", "accepted"), [(-16, False), (16, False), (-14, True), (14, True)])
@@ -96,7 +96,7 @@ def test_request_time_must_be_within_fifteen_minutes(local_service, make_client,
     skewed = make_client(local_service, clock=lambda: local_service.clock() + timedelta(minutes=minutes))
 
     if accepted:
-        assert skewed.get_preset_list(withDetail=0)["errNum"] == 0
+        assert skewed.call("GetPresetList", {"withDetail": 0})["errNum"] == 0
     else:
         with pytest.raises(ApiError) as info:
             skewed.get_preset_list(withDetail=0)
@@ -114,7 +114,7 @@ def test_the_server_clock_is_injectable(service_factory, make_client, manual_clo
         real_time_client.get_preset_list(withDetail=0)
 
     assert info.value.code == "RequestExpired"
-    assert same_clock_client.get_preset_list(withDetail=0)["errNum"] == 0
+    assert same_clock_client.call("GetPresetList", {"withDetail": 0})["errNum"] == 0
 
 
 def test_x_action_must_be_signed(local_service, client):
@@ -149,7 +149,7 @@ def test_unsigned_request_is_refused(local_service, client):
     headers = [(n, v) for n, v in call.headers if n != "Authorization"]
 
     assert_refused(send(call, headers=headers), "MissingAuthenticationToken", "not signed")
-    assert client.get_task_list()["total"] == 0
+    assert client.get_task_list().total == 0
 
 
 def test_refused_requests_are_counted(local_service, make_client):
@@ -170,11 +170,11 @@ def test_accounts_are_isolated(service_factory, make_client, example_accounts):
     a.preset({**PRESET, "description": "A's"})
     taskid = a.create_task(
         {"preset": "web", "srcInfo": [{"path": "/b/a.mp4"}], "dstBucket": "b", "dstObjectKey": "a.mp4"}
-    )["taskid"]
+    )
 
-    assert b.get_preset_list(withDetail=1)["presetList"] == []
-    assert b.get_task_list()["total"] == 0
-    assert b.get_task_meta_info()["total"] == 0
+    assert b.get_preset_list(withDetail=1) == []
+    assert b.get_task_list().total == 0
+    assert b.call("GetTaskMetaInfo", {})["total"] == 0
     for call, args in [
         (b.get_preset_detail, {"preset": "web"}),
         (b.del_preset, {"preset": "web"}),
@@ -186,10 +186,10 @@ def test_accounts_are_isolated(service_factory, make_client, example_accounts):
         with pytest.raises(ApiError) as info:
             call(**args)
         assert info.value.err_num in (1003, 1004)
-    assert b.preset({**PRESET, "description": "B's"})["errNum"] == 0  # same name, other account
-    assert a.get_preset_detail(preset="web")["presetdetail"]["description"] == "A's"
-    assert b.get_preset_detail(preset="web")["presetdetail"]["description"] == "B's"
-    assert a.get_task_by_task_id(taskid=taskid)["taskInfo"]["isTop"] == "0"
+    assert b.call("Preset", {**PRESET, "description": "B's"})["errNum"] == 0  # same name, other account
+    assert a.get_preset_detail(preset="web")["description"] == "A's"
+    assert b.get_preset_detail(preset="web")["description"] == "B's"
+    assert a.get_task_by_task_id(taskid=taskid)["isTop"] == "0"
 
 
 def test_configured_accounts_replace_the_development_account(service_factory, example_accounts):

@@ -101,7 +101,7 @@ def test_print_secret_and_a_restart_keeps_account_and_state(serve_process):
     second = serve_process("--port", "0", "--db", "kept.sqlite")
     again = re.search(DEV_KEY_LINE, second.wait_for_line(DEV_KEY_LINE)).group(1)
     with OfflineClient(endpoint=second.url, credentials=Credentials(key, secret)) as client:
-        names = [p["preset"] for p in client.get_preset_list(withDetail=0)["presetList"]]
+        names = [p["preset"] for p in client.get_preset_list(withDetail=0)]
 
     assert again == key
     assert names == ["web"]
@@ -115,7 +115,7 @@ def test_serve_with_an_accounts_file_prints_no_dev_key(serve_process, accounts_f
 
     with OfflineClient(endpoint=process.url, credentials=Credentials(key, secret)) as client:
         client.preset({"preset": "web", "presettype": "avop", "param": {"f": "mp4"}})
-        status = client.get_task_by_task_id(taskid=client.create_task(TASK)["taskid"])["taskInfo"]["taskStatus"]
+        status = client.get_task_by_task_id(taskid=client.create_task(TASK))["taskStatus"]
     code = process.stop(signal.SIGTERM)
 
     assert status == "init"  # --task-seconds 10,20: still queued right after creation
@@ -206,7 +206,7 @@ def test_embedded_service_keeps_state_beside_the_config(tmp_path):
     again, creds_again = start_embedded(state)
     try:
         with OfflineClient(endpoint=again.url, credentials=creds_again) as client:
-            detail = client.get_preset_detail(preset="web")
+            detail = client.call("GetPresetDetail", {"preset": "web"})
         with OfflineClient(endpoint=again.url, credentials=Credentials(creds.access_key_id, "wrong")) as client:
             with pytest.raises(ApiError) as refused:
                 client.get_preset_list(withDetail=0)

@@ -119,7 +119,7 @@ def test_drops_before_and_after_processing_both_happen(local_service, make_clien
     counts = local_service.fault_counts
     local_service.set_faults(Faults())
 
-    existing = {p["preset"] for p in client.get_preset_list(withDetail=0)["presetList"]}
+    existing = {p["preset"] for p in client.get_preset_list(withDetail=0)}
 
     assert counts["drop_after"] > 0 and counts["drop_before"] > 0
     assert counts["drop_after"] + counts["drop_before"] == 40
@@ -140,14 +140,14 @@ def test_create_task_with_lost_response_is_outcome_unknown_and_not_resent(local_
 
     assert local_service.stats.count("CreateTask") == 1
     assert counts in ({"drop_after": 1}, {"drop_before": 1})
-    assert client.get_task_list()["total"] == counts.get("drop_after", 0)
+    assert client.get_task_list().total == counts.get("drop_after", 0)
 
 
 def test_safe_operations_are_retried_through_faults(local_service, make_client):
     client = make_client(local_service)  # default RetryPolicy, sleeps replaced by no-ops
     local_service.set_faults(Faults(fail_rate=0.1, throttle_rate=0.1, drop_rate=0.1, seed=11))  # seeded: same every run
 
-    answers = [client.get_preset_list(withDetail=0)["errNum"] for _ in range(30)]
+    answers = [client.call("GetPresetList", {"withDetail": 0})["errNum"] for _ in range(30)]
 
     assert answers == [0] * 30
     assert local_service.stats.count("GetPresetList") > 30

@@ -58,12 +58,13 @@ def this_month() -> tuple[int, int]:
 def test_meta_info_by_taskid_carries_the_paging_fields_of_the_documents_example(client):
     client.preset(AVINFO)
     client.preset(AVOP)
-    probed = [client.create_task(task("probe", f"/bucket/{i}.mp4"))["taskid"] for i in range(3)]
+    probed = [client.create_task(task("probe", f"/bucket/{i}.mp4")) for i in range(3)]
     client.create_task(task("web_360p"))  # no meta information: not counted
     first, today = this_month()
 
-    answer = client.get_task_meta_info(taskid=probed[1], startdate=first, enddate=today, marker=0, limit=50)
-    default = client.get_task_meta_info(taskid=probed[1])
+    args = {"taskid": probed[1], "startdate": first, "enddate": today, "marker": 0, "limit": 50}
+    answer = client.call("GetTaskMetaInfo", args)  # the answers whole
+    default = client.call("GetTaskMetaInfo", {"taskid": probed[1]})
 
     assert list(answer) == ["count", "total", "marker", "startdate", "enddate", "metaInfo", "errNum", "errMsg"]
     assert (answer["startdate"], answer["enddate"], answer["marker"]) == (str(first), str(today), 0)
@@ -81,7 +82,7 @@ def test_meta_info_by_taskid_carries_the_paging_fields_of_the_documents_example(
 
 def test_meta_info_by_taskid_checks_its_paging_arguments_like_the_list(client):
     client.preset(AVINFO)
-    taskid = client.create_task(task("probe"))["taskid"]
+    taskid = client.create_task(task("probe"))
     error = api_error(client.get_task_meta_info, taskid=taskid, limit=101)
     assert (error.err_num, "limit" in error.err_msg) == (1001, True)
 
@@ -93,15 +94,15 @@ def test_meta_info_by_taskid_checks_its_paging_arguments_like_the_list(client):
 def test_only_avinfo_tasks_have_meta_information_in_the_simulated_service(client):
     for body in (AVINFO, *OTHERS):
         client.preset(body)
-    others = [client.create_task(task(body["preset"]))["taskid"] for body in OTHERS]
-    others.append(client.create_task(task("web_360p|logo"))["taskid"])
-    probed = client.create_task(task("probe"))["taskid"]
+    others = [client.create_task(task(body["preset"])) for body in OTHERS]
+    others.append(client.create_task(task("web_360p|logo")))
+    probed = client.create_task(task("probe"))
 
     errors = [api_error(client.get_task_meta_info, taskid=taskid) for taskid in others]
-    listed = client.get_task_meta_info(startdate=20000101, enddate=29991231)
+    listed = client.call("GetTaskMetaInfo", {"startdate": 20000101, "enddate": 29991231})
     tasks = client.get_task_list(startdate=20000101, enddate=29991231)
 
-    assert {t["taskStatus"] for t in tasks["taskInfo"]} == {"succ"} and tasks["total"] == 7
+    assert {t["taskStatus"] for t in tasks.items} == {"succ"} and tasks.total == 7
     assert [(e.err_num, "not an avinfo task" in e.err_msg) for e in errors] == [(1005, True)] * 6
     assert "avinfo tasks" in errors[0].err_msg and "web_360p" in errors[0].err_msg
     assert (listed["count"], listed["total"]) == (1, 1)
@@ -118,10 +119,10 @@ def test_tasks_meta_says_meta_information_comes_from_avinfo_tasks(
     client.preset(AVOP)
     client.preset({"preset": "gone", "presettype": "avsnapshot", "param": {}})
     client.preset(AVINFO)
-    avop = client.create_task(task("web_360p"))["taskid"]
-    gone = client.create_task(task("gone"))["taskid"]
+    avop = client.create_task(task("web_360p"))
+    gone = client.create_task(task("gone"))
     client.del_preset(preset="gone")
-    probed = client.create_task(task("probe"))["taskid"]
+    probed = client.create_task(task("probe"))
     project = make_project(service, tmp_path, monkeypatch, capsys)
 
     code, out, err = project.run("tasks", "meta", avop)
@@ -144,14 +145,14 @@ def test_media_root_lists_only_the_meta_information_of_avinfo_tasks(service_fact
     client = make_client(service)
     client.preset(AVINFO)
     client.preset({"preset": "small", "presettype": "avop", "param": {"f": "mp4", "VIDEO": {"width": 32}}})
-    plain = client.create_task(task("small", "/in/clip.mp4"))["taskid"]
-    probed = client.create_task(task("probe", "/in/clip.mp4"))["taskid"]
+    plain = client.create_task(task("small", "/in/clip.mp4"))
+    probed = client.create_task(task("probe", "/in/clip.mp4"))
     assert service.media is not None and service.media.wait_idle(timeout=120)
 
-    listed = client.get_task_meta_info(startdate=20000101, enddate=29991231)
-    by_id = client.get_task_meta_info(taskid=probed)
+    listed = client.call("GetTaskMetaInfo", {"startdate": 20000101, "enddate": 29991231})
+    by_id = client.call("GetTaskMetaInfo", {"taskid": probed})
 
-    assert client.get_task_by_task_id(taskid=plain)["taskInfo"]["taskStatus"] == "succ"
+    assert client.get_task_by_task_id(taskid=plain)["taskStatus"] == "succ"
     assert [item["taskid"] for item in listed["metaInfo"]] == [probed] and listed["total"] == 1
     assert (by_id["count"], by_id["total"]) == (1, 1)
     assert json.loads(by_id["metaInfo"][0]["meta_info"])["streams"][0]["width"] == 64
@@ -174,7 +175,7 @@ def test_an_operation_sent_with_another_method_is_refused_with_405(local_service
     payload = answer.json()
     assert payload["errNum"] == 4050 and f"must be sent with {expected}, not {other}" in payload["errMsg"]
     assert payload["Error"]["Code"] == "MethodNotAllowed" and payload["RequestId"] == answer.headers["X-Request-Id"]
-    assert local_service.client().get_preset_list(withDetail=0)["presetList"] == [], "nothing was done"
+    assert local_service.client().get_preset_list(withDetail=0) == [], "nothing was done"
 
 
 def test_a_post_get_preset_list_is_refused_and_a_get_one_served(local_service, raw_call):
@@ -206,26 +207,26 @@ def test_create_task_with_a_missing_preset_under_both_readings(service_factory, 
     outcomes = []
     for name in ("nosuch", "web_360p|nologo"):
         try:
-            taskid = client.create_task(task(name))["taskid"]
+            taskid = client.create_task(task(name))
         except ApiError as exc:
             outcomes.append(("refused", exc.status, exc.err_num, exc.err_msg))
         else:
-            info = client.get_task_by_task_id(taskid=taskid)["taskInfo"]
+            info = client.get_task_by_task_id(taskid=taskid)
             outcomes.append(("created", info["taskStatus"], info["errorCode"], info["errorMsg"]))
-    created_later = client.create_task(task("web_360p"))["taskid"]
+    created_later = client.create_task(task("web_360p"))
 
     if strict:  # refused at once, with the configurable number, and no task created
         assert outcomes == [
             ("refused", 200, 40001, "preset nosuch does not exist"),
             ("refused", 200, 40001, "preset nologo does not exist"),
         ]
-        assert [t["taskid"] for t in client.get_task_list()["taskInfo"]] == [created_later]
+        assert [t["taskid"] for t in client.get_task_list().items] == [created_later]
     else:
         assert outcomes == [
             ("created", "fail", "3001", "preset nosuch does not exist"),
             ("created", "fail", "3001", "preset nologo does not exist"),
         ]
-        assert client.get_task_list()["total"] == 3
+        assert client.get_task_list().total == 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,10 +242,10 @@ def test_preset_names_outside_the_later_rule(service_factory, make_client, later
     if later:
         error = api_error(client.preset, body)
         assert (error.err_num, "2 to 32 letters, digits or underscores" in error.err_msg) == (1001, True)
-        assert client.get_preset_list(withDetail=0)["presetList"] == []
+        assert client.get_preset_list(withDetail=0) == []
     else:  # the 2016 documents set no rule
-        assert client.preset(body)["errNum"] == 0
-        assert client.get_preset_detail(preset=name)["presetdetail"]["presetType"] == "avop"
+        assert client.call("Preset", body)["errNum"] == 0
+        assert client.get_preset_detail(preset=name)["presetType"] == "avop"
 
 
 @pytest.mark.parametrize("later", [False, True], ids=["2016", "later-rules"])
@@ -268,9 +269,9 @@ def test_update_preset_changing_the_presettype(service_factory, make_client, lat
         assert (error.err_num, "presettype cannot be changed" in error.err_msg) == (1001, True)
         expected = ("avsnapshot", {"width": 320})
     else:  # the 2016 UpdatePreset takes presettype; only the name cannot change
-        assert client.update_preset(change)["errNum"] == 0
+        assert client.call("UpdatePreset", change)["errNum"] == 0
         expected = ("avop", {"f": "mp4", "VIDEO": {"vr": "25"}})
-    detail = client.get_preset_detail(preset="thumb")["presetdetail"]
+    detail = client.get_preset_detail(preset="thumb")
 
     assert (detail["presetType"], detail["param"]) == expected
     # the param is checked against the type the preset is to have
@@ -320,7 +321,7 @@ def test_serve_takes_the_reading_switches(serve_process):
     with OfflineClient(endpoint=process.url, credentials=Credentials(key, secret)) as client:
         missing = api_error(client.create_task, task("nosuch"))
         bad_name = api_error(client.preset, {"preset": "web-720p", "presettype": "avop", "param": {}})
-        assert client.get_task_list()["total"] == 0
+        assert client.get_task_list().total == 0
     assert (missing.err_num, bad_name.err_num) == (1003, 1001)
 
 
@@ -332,6 +333,6 @@ def test_serve_defaults_to_the_2016_readings(serve_process):
     from presetsync.api.client import OfflineClient
 
     with OfflineClient(endpoint=process.url, credentials=Credentials(key, secret)) as client:
-        assert client.preset({"preset": "web-720p", "presettype": "avop", "param": {}})["errNum"] == 0
-        taskid = client.create_task(task("nosuch"))["taskid"]
-        assert client.get_task_by_task_id(taskid=taskid)["taskInfo"]["preset"] == "nosuch"
+        assert client.call("Preset", {"preset": "web-720p", "presettype": "avop", "param": {}})["errNum"] == 0
+        taskid = client.create_task(task("nosuch"))
+        assert client.get_task_by_task_id(taskid=taskid)["preset"] == "nosuch"

@@ -153,7 +153,7 @@ def test_an_idle_connection_is_closed(impatient):
 def test_a_kept_alive_connection_still_serves_request_after_request(impatient, make_client):
     client = make_client(impatient)
     for _ in range(5):
-        assert client.get_preset_list(withDetail=0)["errNum"] == 0
+        assert client.call("GetPresetList", {"withDetail": 0})["errNum"] == 0
     assert impatient.stats.answers() == {200: 5}
 
 

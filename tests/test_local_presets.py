@@ -48,9 +48,9 @@ def api_error(call, *args, **kwargs) -> ApiError:
 
 
 def test_preset_then_detail_echoes_documented_types(client):
-    assert client.preset(preset_body(param=EXAMPLE_PARAM)) == {"errNum": 0, "errMsg": "success"}
+    assert client.call("Preset", preset_body(param=EXAMPLE_PARAM)) == {"errNum": 0, "errMsg": "success"}
 
-    answer = client.get_preset_detail(preset="preset_avop1")
+    answer = client.call("GetPresetDetail", {"preset": "preset_avop1"})  # the answer, whole
 
     detail = answer["presetdetail"]
     assert answer["errNum"] == 0 and answer["errMsg"] == "success"
@@ -67,7 +67,7 @@ def test_echo_leaves_undocumented_and_non_numeric_values_alone(client):
     param = {"f": "mp4", "VIDEO": {"vb": "1.25M", "rotate": "auto", "gop": "10", "custom": 5}, "extra": ["x", 1]}
     client.preset(preset_body(param=param))
 
-    echoed = client.get_preset_detail(preset="preset_avop1")["presetdetail"]["param"]
+    echoed = client.get_preset_detail(preset="preset_avop1")["param"]
 
     assert echoed == {"f": "mp4", "VIDEO": {"vb": "1.25M", "rotate": "auto", "gop": 10, "custom": 5}, "extra": ["x", 1]}
 
@@ -77,7 +77,7 @@ def test_preset_list_filters_sorts_and_adds_param_only_with_detail(client):
     client.preset(preset_body("alpha", "avlogo", param={"IMAGE": [{"logoUrl": "/b/logo.png"}]}))
     client.preset(preset_body("mid", "avsnapshot", param={"width": "320"}))
 
-    everything = client.get_preset_list(withDetail=0, presettype="", presets="")
+    everything = client.call("GetPresetList", {"withDetail": 0, "presettype": "", "presets": ""})
     by_type = client.get_preset_list(withDetail=0, presettype="avop,avlogo", presets="")
     by_name = client.get_preset_list(withDetail=1, presettype="", presets="mid,zeta,unknown")
     both = client.get_preset_list(withDetail=0, presettype="avop", presets="mid,zeta")
@@ -85,12 +85,12 @@ def test_preset_list_filters_sorts_and_adds_param_only_with_detail(client):
     assert [p["preset"] for p in everything["presetList"]] == ["alpha", "mid", "zeta"]
     assert all("param" not in p for p in everything["presetList"])
     assert set(everything["presetList"][0]) == {"preset", "presetType", "description", "createTime", "updateTime"}
-    assert [p["preset"] for p in by_type["presetList"]] == ["alpha", "zeta"]
-    assert [(p["preset"], p["param"]) for p in by_name["presetList"]] == [
+    assert [p["preset"] for p in by_type] == ["alpha", "zeta"]
+    assert [(p["preset"], p["param"]) for p in by_name] == [
         ("mid", {"width": 320}),
         ("zeta", {"f": "mp4"}),
     ]
-    assert [p["preset"] for p in both["presetList"]] == ["zeta"]
+    assert [p["preset"] for p in both] == ["zeta"]
     assert everything["errNum"] == 0 and everything["errMsg"] == "success"
 
 
@@ -153,7 +153,7 @@ def test_preset_refuses_invalid_fields_and_names_them(client, change, field):
 
     assert (error.status, error.err_num) == (200, 1001)
     assert field in error.err_msg
-    assert client.get_preset_list(withDetail=0)["presetList"] == []
+    assert client.get_preset_list(withDetail=0) == []
 
 
 def test_documented_values_at_the_limits_are_accepted(client):
@@ -164,7 +164,7 @@ def test_documented_values_at_the_limits_are_accepted(client):
         "AUDIO": {"ab": "20kb", "ar": "96000", "acodec": "copy", "an": 1},
     }
 
-    assert client.preset(preset_body(param=param))["errNum"] == 0
+    assert client.call("Preset", preset_body(param=param))["errNum"] == 0
 
 
 def test_other_preset_types_store_param_as_given(client):
@@ -172,7 +172,7 @@ def test_other_preset_types_store_param_as_given(client):
 
     client.preset(preset_body("seg", "avm3u8", param=param))
 
-    assert client.get_preset_detail(preset="seg")["presetdetail"]["param"] == {
+    assert client.get_preset_detail(preset="seg")["param"] == {
         "hls_time": 10,
         "VIDEO": {"vr": "500"},
         "anything": {"nested": True},
@@ -186,7 +186,7 @@ def test_preset_name_taken_is_refused(client):
 
     assert error.err_num == 1002
     assert "preset_avop1" in error.err_msg
-    assert client.get_preset_detail(preset="preset_avop1")["presetdetail"]["description"] == "first"
+    assert client.get_preset_detail(preset="preset_avop1")["description"] == "first"
 
 
 def test_update_preset_replaces_given_fields_and_sets_update_time(service_factory, make_client, manual_clock):
@@ -194,10 +194,11 @@ def test_update_preset_replaces_given_fields_and_sets_update_time(service_factor
     client.preset(preset_body(param={"f": "mp4", "VIDEO": {"vr": 25}}))
     manual_clock.advance(seconds=90)
 
-    assert client.update_preset({"preset": "preset_avop1", "param": {"f": "flv"}}) == {"errNum": 0, "errMsg": "success"}
-    after_param = client.get_preset_detail(preset="preset_avop1")["presetdetail"]
+    answer = client.call("UpdatePreset", {"preset": "preset_avop1", "param": {"f": "flv"}})
+    assert answer == {"errNum": 0, "errMsg": "success"}
+    after_param = client.get_preset_detail(preset="preset_avop1")
     client.update_preset({"preset": "preset_avop1", "presettype": "avop", "description": "new"})
-    after_description = client.get_preset_detail(preset="preset_avop1")["presetdetail"]
+    after_description = client.get_preset_detail(preset="preset_avop1")
 
     assert after_param["param"] == {"f": "flv"}
     assert after_param["description"] == "desc:preset_avop1"
@@ -224,14 +225,14 @@ def test_update_preset_errors(client, body, err_num, field):
     error = api_error(client.update_preset, body)
 
     assert (error.err_num, field in error.err_msg) == (err_num, True)
-    detail = client.get_preset_detail(preset="preset_avop1")["presetdetail"]
+    detail = client.get_preset_detail(preset="preset_avop1")
     assert (detail["presetType"], detail["param"], detail["updateTime"]) == ("avop", {"f": "mp4"}, "")
 
 
 def test_del_preset(client):
     client.preset(preset_body())
 
-    assert client.del_preset(preset="preset_avop1") == {"errNum": 0, "errMsg": "success"}
+    assert client.call("DelPreset", {"preset": "preset_avop1"}) == {"errNum": 0, "errMsg": "success"}
     assert api_error(client.get_preset_detail, preset="preset_avop1").err_num == 1003
     assert api_error(client.del_preset, preset="preset_avop1").err_num == 1003
     missing_name = api_error(client.del_preset, preset="")
@@ -249,13 +250,13 @@ def test_ten_thousand_presets_list_in_one_answer(local_service, client):
             row = PresetRow(f"p{i:05d}", "avop", "", json.dumps({"f": "mp4", "VIDEO": {"vr": 25}}), 0.0, None)
             tx.insert_preset(local_service.credentials.access_key_id, row)
 
-    listed = client.get_preset_list(withDetail=1)["presetList"]
+    listed = client.get_preset_list(withDetail=1)
     some = client.get_preset_list(withDetail=0, presettype="avop", presets=",".join(f"p{i:05d}" for i in range(600)))
 
     assert len(listed) == 10_000
     assert [p["preset"] for p in listed] == sorted(p["preset"] for p in listed)
     assert listed[-1]["param"] == {"f": "mp4", "VIDEO": {"vr": "25"}}
-    assert len(some["presetList"]) == 600
+    assert len(some) == 600
 
 
 def test_non_json_body_is_an_invalid_parameter(local_service, raw_call):

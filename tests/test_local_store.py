@@ -21,7 +21,7 @@ def test_state_survives_a_restart(service_factory, make_client):
     first = service_factory("state.sqlite")
     client = make_client(first)
     client.preset(PRESET)
-    taskid = client.create_task(TASK)["taskid"]
+    taskid = client.create_task(TASK)
     client.top_task_by_task_id(taskid=taskid)
     before = (client.get_preset_list(withDetail=1), client.get_task_by_task_id(taskid=taskid))
     first.stop()
@@ -31,8 +31,8 @@ def test_state_survives_a_restart(service_factory, make_client):
     after = (again.get_preset_list(withDetail=1), again.get_task_by_task_id(taskid=taskid))
 
     assert after == before
-    assert after[1]["taskInfo"]["isTop"] == "1"
-    assert again.get_task_list()["total"] == 1
+    assert after[1]["isTop"] == "1"
+    assert again.get_task_list().total == 1
 
 
 def test_stopping_closes_kept_alive_connections(local_service, client):
@@ -51,7 +51,7 @@ def test_concurrent_creates_of_one_name_give_exactly_one_success(local_service, 
 
     def create(i):
         try:
-            return clients[i % 8].preset({**PRESET, "description": f"by {i}"})["errNum"]
+            return clients[i % 8].call("Preset", {**PRESET, "description": f"by {i}"})["errNum"]
         except ApiError as exc:
             return exc.err_num
 
@@ -59,7 +59,7 @@ def test_concurrent_creates_of_one_name_give_exactly_one_success(local_service, 
         results = list(pool.map(create, range(32)))
 
     assert sorted(results) == [0] + [1002] * 31
-    assert len(clients[0].get_preset_list(withDetail=0)["presetList"]) == 1
+    assert len(clients[0].get_preset_list(withDetail=0)) == 1
 
 
 def test_concurrent_writes_all_land(local_service, make_client):
@@ -69,15 +69,15 @@ def test_concurrent_writes_all_land(local_service, make_client):
     def work(i):
         c = clients[i % 8]
         c.preset({**PRESET, "preset": f"p{i:03d}"})
-        return c.create_task(TASK)["taskid"]
+        return c.create_task(TASK)
 
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(work, range(200)))
 
-    listed = clients[0].get_preset_list(withDetail=0)["presetList"]
+    listed = clients[0].get_preset_list(withDetail=0)
     assert len(set(ids)) == 200
     assert len(listed) == 201
-    assert clients[0].get_task_list(limit=100, marker=100)["total"] == 200
+    assert clients[0].get_task_list(limit=100, marker=100).total == 200
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path):

@@ -82,8 +82,8 @@ def test_create_task_then_get_it(client, local_service):
     client.preset(AVOP)
     body = task_body(extParam='{"ss": "5"}', isTop=1)
 
-    created = client.create_task(body)
-    info = client.get_task_by_task_id(taskid=created["taskid"])
+    created = client.call("CreateTask", body)  # the answers, whole
+    info = client.call("GetTaskByTaskID", {"taskid": created["taskid"]})
 
     assert list(created) == ["taskid", "errNum", "errMsg"]
     match = TASKID.fullmatch(created["taskid"])
@@ -101,7 +101,7 @@ def test_defaults_of_optional_task_fields(client):
     client.preset(AVOP)
     body = {"preset": "web_360p", "srcInfo": [{"path": "/b/a.mp4"}], "dstBucket": "b", "dstObjectKey": "a.mp4"}
 
-    task = client.get_task_by_task_id(taskid=client.create_task(body)["taskid"])["taskInfo"]
+    task = client.get_task_by_task_id(taskid=client.create_task(body))
 
     assert {k: task[k] for k in ("dstDir", "dstAcl", "cbUrl", "cbMethod", "extParam", "isTop")} == {
         "dstDir": "",
@@ -115,10 +115,10 @@ def test_defaults_of_optional_task_fields(client):
 
 def test_status_goes_init_exec_succ_with_time(timed, manual_clock):
     _, client = timed
-    taskid = client.create_task(task_body())["taskid"]
+    taskid = client.create_task(task_body())
 
     def status():
-        return client.get_task_by_task_id(taskid=taskid)["taskInfo"]["taskStatus"]
+        return client.get_task_by_task_id(taskid=taskid)["taskStatus"]
 
     seen = [status()]
     for seconds in (9.5, 0.5, 19.5, 0.5):
@@ -141,13 +141,13 @@ def test_task_with_a_missing_preset_fails_when_done(
     if strict:
         error = api_error(client.create_task, task_body(preset))
         assert (error.status, error.err_num, missing in error.err_msg) == (200, 1003, True)
-        assert client.get_task_list()["total"] == 0
+        assert client.get_task_list().total == 0
         return
-    taskid = client.create_task(task_body(preset))["taskid"]
-    before = client.get_task_by_task_id(taskid=taskid)["taskInfo"]
+    taskid = client.create_task(task_body(preset))
+    before = client.get_task_by_task_id(taskid=taskid)
     manual_clock.advance(30)
 
-    after = client.get_task_by_task_id(taskid=taskid)["taskInfo"]
+    after = client.get_task_by_task_id(taskid=taskid)
 
     assert (before["taskStatus"], before["errorCode"]) == ("init", "0")
     assert after["taskStatus"] == "fail"
@@ -159,7 +159,7 @@ def test_chained_preset_succeeds_when_every_part_exists(client):
     client.preset(AVOP)
     client.preset({"preset": "logo", "presettype": "avlogo", "param": {"IMAGE": [{"logoUrl": "/b/l.png"}]}})
 
-    task = client.get_task_by_task_id(taskid=client.create_task(task_body("web_360p|logo"))["taskid"])["taskInfo"]
+    task = client.get_task_by_task_id(taskid=client.create_task(task_body("web_360p|logo")))
 
     assert (task["preset"], task["taskStatus"]) == ("web_360p|logo", "succ")
 
@@ -197,18 +197,18 @@ def test_create_task_refuses_invalid_fields_and_names_them(client, change, field
 
     assert (error.status, error.err_num) == (200, 1001)
     assert field in error.err_msg
-    assert client.get_task_list()["total"] == 0
+    assert client.get_task_list().total == 0
 
 
 def test_top_and_delete_tasks(client):
     client.preset(AVOP)
-    taskid = client.create_task(task_body())["taskid"]
-    other = client.create_task(task_body())["taskid"]
+    taskid = client.create_task(task_body())
+    other = client.create_task(task_body())
 
-    assert client.top_task_by_task_id(taskid=taskid) == {"errNum": 0, "errMsg": "success"}
-    assert client.get_task_by_task_id(taskid=taskid)["taskInfo"]["isTop"] == "1"
-    assert client.del_task_by_task_id(taskid=taskid) == {"errNum": 0, "errMsg": "success"}
-    assert [t["taskid"] for t in client.get_task_list()["taskInfo"]] == [other]
+    assert client.call("TopTaskByTaskID", {"taskid": taskid}) == {"errNum": 0, "errMsg": "success"}
+    assert client.get_task_by_task_id(taskid=taskid)["isTop"] == "1"
+    assert client.call("DelTaskByTaskID", {"taskid": taskid}) == {"errNum": 0, "errMsg": "success"}
+    assert [t["taskid"] for t in client.get_task_list().items] == [other]
     for call in (client.get_task_by_task_id, client.top_task_by_task_id, client.del_task_by_task_id):
         error = api_error(call, taskid=taskid)
         assert (error.err_num, taskid in error.err_msg) == (1004, True)
@@ -223,10 +223,10 @@ def test_empty_taskid_is_an_invalid_parameter(local_service, raw_call, action):
 
 def test_task_list_defaults_and_answer_shape(local_service, client):
     client.preset(AVOP)
-    ids = [client.create_task(task_body())["taskid"] for _ in range(3)]
+    ids = [client.create_task(task_body()) for _ in range(3)]
     today = local_service.clock().astimezone(timezone.utc).date()
 
-    answer = client.get_task_list()
+    answer = client.call("GetTaskList", {})  # the answer, whole
 
     start = today.replace(day=1)
     expected_end = min(datetime(start.year, start.month, start.day).toordinal() + 30, today.toordinal())
@@ -260,11 +260,11 @@ def test_task_list_filters_by_creation_date_inclusive(timed, manual_clock):
     manual_clock.set(datetime(2024, 5, 30, 12, 0, tzinfo=timezone.utc))
     by_day = {}
     for day in (30, 31, 1, 2):  # May 30, May 31, June 1, June 2
-        by_day[day] = client.create_task(task_body())["taskid"]
+        by_day[day] = client.create_task(task_body())
         manual_clock.advance(days=1)
 
     def listed(**args):
-        answer = client.get_task_list(**args)
+        answer = client.call("GetTaskList", args)
         return answer["startdate"], answer["enddate"], [t["taskid"] for t in answer["taskInfo"]], answer["total"]
 
     assert listed(startdate=20240531, enddate=20240601) == ("20240531", "20240601", [by_day[31], by_day[1]], 2)
@@ -278,11 +278,11 @@ def test_task_list_filters_by_creation_date_inclusive(timed, manual_clock):
 def test_paging_through_a_thousand_tasks(local_service, client):
     client.preset(AVOP)
     with ThreadPoolExecutor(8) as pool:
-        created = set(pool.map(lambda _: client.create_task(task_body())["taskid"], range(1000)))
+        created = set(pool.map(lambda _: client.create_task(task_body()), range(1000)))
 
     pages, marker = [], 0
     while True:
-        page = client.get_task_list(startdate=20000101, enddate=29991231, marker=marker, limit=100)
+        page = client.call("GetTaskList", {"startdate": 20000101, "enddate": 29991231, "marker": marker, "limit": 100})
         assert (page["marker"], page["total"]) == (marker, 1000)
         if not page["taskInfo"]:
             break
@@ -293,22 +293,22 @@ def test_paging_through_a_thousand_tasks(local_service, client):
     again = [
         t["taskid"]
         for m in range(0, 1000, 250)
-        for t in client.get_task_list(startdate=20000101, enddate=29991231, marker=m, limit=100)["taskInfo"][:100]
+        for t in client.get_task_list(startdate=20000101, enddate=29991231, marker=m, limit=100).items[:100]
     ]
-    times = [t["createTime"] for m in range(0, 1000, 100) for t in client.get_task_list(marker=m)["taskInfo"]]
+    times = [t["createTime"] for m in range(0, 1000, 100) for t in client.get_task_list(marker=m).items]
 
     assert len(created) == 1000 and len(pages) == 10
     assert set(listed) == created and len(listed) == 1000
     assert again == [taskid for m in range(0, 1000, 250) for taskid in listed[m : m + 100]]  # stable order
     assert times == sorted(times)
-    assert client.get_task_list(limit=0)["count"] == 100  # 0 means the default, 100
+    assert len(client.get_task_list(limit=0).items) == 100  # 0 means the default, 100
 
 
 def test_meta_info_of_an_avinfo_task_describes_its_source(client):
     client.preset(AVINFO)
-    taskid = client.create_task(task_body("probe"))["taskid"]
+    taskid = client.create_task(task_body("probe"))
 
-    answer = client.get_task_meta_info(taskid=taskid)
+    answer = client.call("GetTaskMetaInfo", {"taskid": taskid})  # the answer, whole
 
     assert (answer["errNum"], answer["errMsg"]) == (0, "success")
     [item] = answer["metaInfo"]
@@ -328,7 +328,7 @@ def test_meta_info_of_an_avinfo_task_describes_its_source(client):
     fmt = meta["format"]
     assert (fmt["nb_streams"], fmt["format_name"]) == (2, "mov,mp4,m4a,3gp,3g2,mj2")
     assert float(fmt["duration"]) > 0 and int(fmt["size"]) > 0 and fmt["bit_rate"] == "2128000"
-    assert client.get_task_meta_info(taskid=taskid)["metaInfo"][0]["meta_info"] == item["meta_info"]
+    assert client.get_task_meta_info(taskid=taskid)[0]["meta_info"] == item["meta_info"]
 
 
 def test_meta_info_follows_the_source(client):
@@ -336,8 +336,8 @@ def test_meta_info_follows_the_source(client):
 
     def probed(path: str) -> dict:
         body = task_body("probe", srcInfo=[{"path": path, "type": "video", "index": 0}])
-        answer = client.get_task_meta_info(taskid=client.create_task(body)["taskid"])
-        return json.loads(answer["metaInfo"][0]["meta_info"])
+        [item] = client.get_task_meta_info(taskid=client.create_task(body))
+        return json.loads(item["meta_info"])
 
     flv, mp3, again = probed("/bucket/a.flv"), probed("/bucket/song.mp3"), probed("/bucket/a.flv")
 
@@ -349,13 +349,13 @@ def test_meta_info_follows_the_source(client):
 
 def test_meta_info_only_for_succeeded_tasks(timed, manual_clock):
     _, client = timed
-    good = client.create_task(task_body("probe"))["taskid"]
-    bad = client.create_task(task_body("nosuch"))["taskid"]
+    good = client.create_task(task_body("probe"))
+    bad = client.create_task(task_body("nosuch"))
 
     early = [api_error(client.get_task_meta_info, taskid=t) for t in (good, bad)]
-    listed_early = client.get_task_meta_info(startdate=20000101, enddate=29991231)
+    listed_early = client.call("GetTaskMetaInfo", {"startdate": 20000101, "enddate": 29991231})
     manual_clock.advance(30)
-    listed_late = client.get_task_meta_info(startdate=20000101, enddate=29991231)
+    listed_late = client.call("GetTaskMetaInfo", {"startdate": 20000101, "enddate": 29991231})
 
     assert [(e.err_num, "init" in e.err_msg) for e in early] == [(1005, True), (1005, True)]
     assert (listed_early["count"], listed_early["total"], listed_early["metaInfo"]) == (0, 0, [])
@@ -371,10 +371,10 @@ def test_meta_info_list_pages_like_the_task_list(client):
     client.preset(AVINFO)
     ids = []
     for _ in range(5):
-        ids.append(client.create_task(task_body("probe"))["taskid"])
+        ids.append(client.create_task(task_body("probe")))
         client.create_task(task_body())  # an avop task: no meta information, not listed
 
-    page = client.get_task_meta_info(marker=2, limit=2)
+    page = client.call("GetTaskMetaInfo", {"marker": 2, "limit": 2})
 
     assert (page["count"], page["total"], page["marker"]) == (2, 5, 2)
     assert [m["taskid"] for m in page["metaInfo"]] == ids[2:4]

@@ -82,7 +82,7 @@ def wait_task(client: OfflineClient, taskid: str) -> dict:
     """The task's info once the other process finished it (polled; nothing is timed)."""
     deadline = time.monotonic() + 120
     while True:
-        info = client.get_task_by_task_id(taskid=taskid)["taskInfo"]
+        info = client.get_task_by_task_id(taskid=taskid)
         if info["taskStatus"] in ("succ", "fail") or time.monotonic() > deadline:
             return info
         time.sleep(0.02)
@@ -91,7 +91,7 @@ def wait_task(client: OfflineClient, taskid: str) -> dict:
 def run_task(client: OfflineClient, preset: dict, key: str, **extra) -> dict:
     """Create *preset* and a task with it; its info once finished."""
     client.preset(preset)
-    return wait_task(client, client.create_task(task_body(preset["preset"], key, **extra))["taskid"])
+    return wait_task(client, client.create_task(task_body(preset["preset"], key, **extra)))
 
 
 def assert_succeeded(info: dict) -> None:
@@ -178,7 +178,7 @@ def test_avinfo_meta_info_is_the_probe_of_the_source(served, media_root):
     info = run_task(served, preset, "info/unused.json")
     assert_succeeded(info)
 
-    item = served.get_task_meta_info(taskid=info["taskid"])["metaInfo"][0]
+    item = served.get_task_meta_info(taskid=info["taskid"])[0]
     meta = json.loads(item["meta_info"])
     source = probe(media_root / "in" / "clip.mp4")
     assert meta["format"]["format_name"] == "mov,mp4,m4a,3gp,3g2,mj2"
@@ -200,7 +200,7 @@ def test_avop_chained_with_avlogo_draws_the_logo(served, media_root):
     )
     preset = {"preset": "m_logo_base", "presettype": "avop", "param": {"f": "mp4", "AUDIO": {"an": 1}}}
     served.preset(preset)
-    taskid = served.create_task(task_body("m_logo_base|m_logo", "logo/clip.mp4"))["taskid"]
+    taskid = served.create_task(task_body("m_logo_base|m_logo", "logo/clip.mp4"))
     assert_succeeded(wait_task(served, taskid))
 
     with av.open(str(media_root / "out" / "logo" / "clip.mp4")) as container:
@@ -226,7 +226,7 @@ def media_service(service_factory, media_root) -> LocalService:
 
 def finished(service: LocalService, client: OfflineClient, taskid: str) -> dict:
     assert service.media is not None and service.media.wait_idle(timeout=120)
-    return client.get_task_by_task_id(taskid=taskid)["taskInfo"]
+    return client.get_task_by_task_id(taskid=taskid)
 
 
 def open_writer(fifo: Path, timeout: float = 60):
@@ -247,18 +247,18 @@ def test_a_running_task_leaves_the_api_free_and_the_pool_is_bounded(media_servic
     fifo = media_root / "in" / f"live-{tmp_path.name}.ts"
     os.mkfifo(fifo)
     data = write_sample(tmp_path / "clip.ts", seconds=1, width=160, height=120, fps=10).read_bytes()
-    running = client.create_task(task_body("p_fifo", "fifo/live.mp4", source=f"/in/{fifo.name}"))["taskid"]
-    waiting = client.create_task(task_body("p_fifo", "fifo/clip.mp4"))["taskid"]
+    running = client.create_task(task_body("p_fifo", "fifo/live.mp4", source=f"/in/{fifo.name}"))
+    waiting = client.create_task(task_body("p_fifo", "fifo/clip.mp4"))
 
     with open_writer(fifo) as pipe:  # the worker is now inside the task, reading the source
-        status = {t: client.get_task_by_task_id(taskid=t)["taskInfo"]["taskStatus"] for t in (running, waiting)}
+        status = {t: client.get_task_by_task_id(taskid=t)["taskStatus"] for t in (running, waiting)}
         assert status == {running: "exec", waiting: "init"}, "one worker: the second task waits"
         assert media_service.media.progress(running) == 0.0
-        assert client.get_preset_detail(preset="p_fifo")["errNum"] == 0
+        assert client.call("GetPresetDetail", {"preset": "p_fifo"})["errNum"] == 0
         pipe.write(data)
 
     assert finished(media_service, client, running)["taskStatus"] == "succ"
-    assert client.get_task_by_task_id(taskid=waiting)["taskInfo"]["taskStatus"] == "succ"
+    assert client.get_task_by_task_id(taskid=waiting)["taskStatus"] == "succ"
     assert first_stream(probe(media_root / "out" / "fifo" / "live.mp4"), "video")["width"] == 80
     assert media_service.media.progress(running) is None
 
@@ -279,7 +279,7 @@ def test_a_task_that_cannot_be_done_fails_with_the_real_reason(
 ):
     client = make_client(media_service)
     client.preset({"preset": "p_bad", "presettype": "avop", "param": param})
-    taskid = client.create_task(task_body("p_bad", "bad/out.mp4", source=source))["taskid"]
+    taskid = client.create_task(task_body("p_bad", "bad/out.mp4", source=source))
 
     info = finished(media_service, client, taskid)
 
@@ -291,7 +291,7 @@ def test_a_task_that_cannot_be_done_fails_with_the_real_reason(
 def test_only_avinfo_tasks_have_meta_info(media_service, make_client):
     client = make_client(media_service)
     client.preset({"preset": "p_plain", "presettype": "avop", "param": {"f": "mp4", "VIDEO": {"width": 32}}})
-    taskid = client.create_task(task_body("p_plain", "plain/out.mp4"))["taskid"]
+    taskid = client.create_task(task_body("p_plain", "plain/out.mp4"))
     assert finished(media_service, client, taskid)["taskStatus"] == "succ"
 
     with pytest.raises(ApiError) as error:
@@ -304,7 +304,7 @@ def test_a_task_cut_short_by_a_stop_runs_again_at_the_next_start(service_factory
     first = service_factory("again.sqlite", media_root=media_root)
     client = make_client(first)
     client.preset({"preset": "p_again", "presettype": "avop", "param": {"f": "mp4", "VIDEO": {"width": 48}}})
-    taskid = client.create_task(task_body("p_again", "again/out.mp4"))["taskid"]
+    taskid = client.create_task(task_body("p_again", "again/out.mp4"))
     assert finished(first, client, taskid)["taskStatus"] == "succ"
     first.stop()
     output = media_root / "out" / "again" / "out.mp4"

@@ -152,7 +152,7 @@ def test_random_requests_are_identical_to_the_sdks(frozen_sdk_clock):
         sdk_seen.clear()
         ours_seen.clear()
         getattr(sdk[region], op.snake_name)(**args)
-        getattr(ours[region], op.snake_name)(**args)
+        ours[region].call(op.name, args)  # what every typed method sends through
         assert len(sdk_seen) == len(ours_seen) == 1
         (s_method, s_url, s_headers, s_body), (o_method, o_url, o_headers, o_body) = sdk_seen[0], ours_seen[0]
         context = f"{op.name} {args!r} in {region}"

@@ -52,7 +52,7 @@ def test_a_crash_leaves_tasks_in_doubt_that_the_next_run_settles_first(local_ser
         created = {}
         for entry in entries[:3]:  # sent, and the service created them: the answers were lost
             journal.claim(entry.id, time.time())
-            created[entry.id] = project.client.create_task(entry.body)["taskid"]
+            created[entry.id] = project.client.create_task(entry.body)
         for entry in entries[3:5]:  # marked sending, then the process died before sending
             journal.claim(entry.id, time.time())
     local_service.stats.reset()
@@ -113,15 +113,15 @@ def test_a_task_created_earlier_by_anybody_is_the_task_but_known_attempts_are_no
     with journal_for(project) as journal:
         first, second, third, fourth = planned(journal, tmp_path / "m.yaml")
         manual_clock.advance(days=-10)  # the same task, created by someone else ten days ago
-        old = client.create_task(first.body)["taskid"]
+        old = client.create_task(first.body)
         manual_clock.advance(days=10)
         # the second task was submitted, failed, and 'retry' reopened it: its old id is history
         assert journal.claim(second.id, manual_clock().timestamp())
-        failed = client.create_task(second.body)["taskid"]
+        failed = client.create_task(second.body)
         journal.mark_submitted(second.id, failed, manual_clock().timestamp())
         journal.reopen(next(journal.scope_entries(["submitted"])), "failed", manual_clock().timestamp())
         # the third exists with isTop 1: TopTaskByTaskID was called on it
-        topped = client.create_task(third.body)["taskid"]
+        topped = client.create_task(third.body)
         client.top_task_by_task_id(taskid=topped)
         done = reconcile(client, journal, grace=0, clock=lambda: manual_clock().timestamp())
         states = {e.id: (e.state, e.taskid) for e in journal.scope_entries()}
@@ -142,7 +142,7 @@ def test_tasks_whose_bodies_differ_in_any_field_are_told_apart(local_service, ma
         b = planned(journal, tmp_path / "b.yaml")[1]
         for entry in (a, b):
             journal.claim(entry.id, time.time())
-        taskid = client.create_task(b.body)["taskid"]
+        taskid = client.create_task(b.body)
         done = reconcile(client, journal, grace=0)
         states = {e.id: (e.state, e.taskid) for e in journal.scope_entries()}
     assert done.doubts_found == [b.id] and done.doubts_not_found == [a.id]
@@ -153,7 +153,7 @@ def test_a_task_that_exists_twice_in_the_service_is_reported_and_the_exit_is_not
     write_manifest(project.root / "m.yaml", 2)
     with project.journal() as journal:
         entry = planned(journal, project.root / "m.yaml")[0]
-    one, two = (project.client.create_task(entry.body)["taskid"] for _ in range(2))
+    one, two = (project.client.create_task(entry.body) for _ in range(2))
 
     code, out, _ = project.run("tasks", "submit", "m.yaml")
     assert code == 4, out

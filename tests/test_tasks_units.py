@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 import pytest
 from test_tasks_cli import create_presets, write_manifest
 
+from presetsync.api.operations import GET_TASK_META_INFO
 from presetsync.errors import RefusedError
 from presetsync.tasks.journal import BATCH, Journal
 from presetsync.tasks.listing import covering_days, windows
@@ -37,9 +38,14 @@ DOC_META = (
 )
 
 
+def listed(answer):
+    """The items of a GetTaskMetaInfo answer, as the client's get_task_meta_info returns them."""
+    return GET_TASK_META_INFO.result.extract("GetTaskMetaInfo", answer)
+
+
 def test_meta_of_the_documented_example_is_summarised():
     answer = {"metaInfo": [{"taskid": "c3697fdd9c4c1240c0e5f29b7a63cba820160929", "meta_info": DOC_META}]}
-    [(taskid, meta)] = meta_items(answer)
+    [(taskid, meta)] = meta_items(listed(answer))
     assert taskid == "c3697fdd9c4c1240c0e5f29b7a63cba820160929"
     assert summarise(meta) == [
         "format: Apple HTTP Live Streaming (hls,applehttp), 0:21:26.5, 17.7 kB, 110 bit/s, 2 streams",
@@ -50,7 +56,7 @@ def test_meta_of_the_documented_example_is_summarised():
 
 def test_meta_list_spellings_of_the_java_sdk_and_later_api_are_accepted():
     for key, item_key in (("metaList", "metaInfo"), ("MetaList", "MetaInfo")):
-        [(_, meta)] = meta_items({key: [{"taskid": "t", item_key: DOC_META}]})
+        [(_, meta)] = meta_items(listed({key: [{"taskid": "t", item_key: DOC_META}]}))
         assert meta["format"]["nb_streams"] == 2
     assert summarise({}) == ["format: unknown format, 0 streams"]
 
@@ -59,7 +65,7 @@ def test_meta_that_is_not_json_is_a_service_error():
     from presetsync.errors import ServiceError
 
     with pytest.raises(ServiceError, match="is not JSON"):
-        list(meta_items({"metaInfo": [{"taskid": "t", "meta_info": "{oops"}]}))
+        list(meta_items(listed({"metaInfo": [{"taskid": "t", "meta_info": "{oops"}]})))
 
 
 def test_plain_progress_prints_about_twenty_lines_whatever_the_size():
@@ -80,6 +86,7 @@ def test_plain_progress_prints_about_twenty_lines_whatever_the_size():
 
 
 def test_progress_on_a_terminal_is_a_bar_redrawn_in_place():
+    pytest.importorskip("rich")  # the bar is drawn with rich (tests/test_terminal.py: through a real terminal)
     out = io.StringIO()
     now = [0.0]
     progress = Progress(4, stream=out, tty=True, clock=lambda: now[0])
@@ -92,10 +99,11 @@ def test_progress_on_a_terminal_is_a_bar_redrawn_in_place():
     progress.add("submitted")
     progress.finish()
     text = out.getvalue()
-    assert text.count("\r\x1b[K[#####...............] 1/4") == 1
-    assert "[##########..........] 2/4  2 submitted, 0 already submitted, 0 failed, 1 in doubt" in text
-    assert "\r\x1b[Ksettling 1 task(s)\n" in text
-    assert text.endswith("[####################] 4/4  4 submitted, 0 already submitted, 0 failed  4/s\n")
+    assert text.count("1/4  1 submitted") == 1, "the second add came too soon to be drawn"
+    assert "2/4  2 submitted, 1 in doubt  2/s" in text
+    assert "\r\x1b[2Ksettling 1 task(s)\n" in text, "a note erases the bar, then the bar is drawn below it"
+    assert text.endswith("4/4  4 submitted  4/s\n\x1b[?25h"), "the last state, the line ended, the cursor shown"
+    assert "progress:" not in text
 
 
 def test_disabled_progress_writes_nothing():

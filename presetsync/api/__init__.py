@@ -19,6 +19,8 @@ _HOMES = {
     "Credentials": ".credentials",
     "resolve_credentials": ".credentials",
     "OPERATIONS": ".operations",
+    "Page": ".results",
+    "UnexpectedAnswer": ".results",
 }
 
 __all__ = sorted(_HOMES)

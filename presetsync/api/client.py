@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -26,16 +26,19 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 
 from .. import __version__
 from ..errors import ApiError, OutcomeUnknown, ParamValidationError, ServiceUnreachable
+from . import operations as ops
 from . import sigv4
 from .credentials import Credentials, find_ks_domain, resolve_credentials
 from .endpoints import DEFAULT_REGION, check_region, resolve_endpoint
 from .operations import API_VERSION, OPERATIONS, Operation
+from .results import JsonObject, Page
 
 log = logging.getLogger("presetsync.api")
 
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException"})
 RETRY_STATUSES = frozenset({429, 503, 509})
 EXCERPT = 200
+R = TypeVar("R")
 
 
 DEFAULT_WRITE_ATTEMPTS = 5
@@ -69,7 +72,7 @@ class RetryPolicy:
         return wait
 
     def next_wait(
-        self, op: Operation, attempt: int, spent: float, rng: random.Random, retry_after: float | None = None
+        self, op: Operation[Any], attempt: int, spent: float, rng: random.Random, retry_after: float | None = None
     ) -> float | None:
         """Seconds to wait before another attempt, after *attempt* attempts that took *spent*
         seconds in all (waits included); None when there must be no other attempt."""
@@ -98,7 +101,7 @@ def _user_agent() -> str:
     return f"presetsync/{__version__} Python/{platform.python_version()} {platform.system()}/{platform.release()}"
 
 
-def serialize(op: Operation, args: Mapping[str, Any]) -> tuple[str, bytes]:
+def serialize(op: Operation[Any], args: Mapping[str, Any]) -> tuple[str, bytes]:
     """Return (query, body) for *op* called with *args*; validate GET arguments like the SDK.
 
     POST bodies are the caller's dict as ``json.dumps`` writes it (insertion order, ``", "``
@@ -158,10 +161,14 @@ def _retry_after(response: requests.Response) -> float | None:
 class OfflineClient:
     """A client of the offline service. One pooled ``requests.Session`` per client; thread-safe.
 
-    Every operation is a snake_case method (``get_preset_list(withDetail=1)``,
-    ``preset({...})``); they all go through :meth:`call`. Errors raise
-    :class:`~presetsync.errors.ApiError`, :class:`~presetsync.errors.ServiceUnreachable` or
-    :class:`~presetsync.errors.OutcomeUnknown`.
+    Every operation is a typed snake_case method (``get_preset_list(withDetail=1)``,
+    ``preset({...})``) returning the value its answer holds (a task id, a list of presets,
+    a :class:`~presetsync.api.results.Page` of tasks, ...), checked against the operation's
+    declared result (see :mod:`presetsync.api.results`); they all go through :meth:`invoke`
+    and :meth:`call`, which returns answers whole. Errors raise
+    :class:`~presetsync.errors.ApiError`, :class:`~presetsync.errors.ServiceUnreachable`,
+    :class:`~presetsync.errors.OutcomeUnknown` or, for a success answer of another shape,
+    :class:`~presetsync.api.results.UnexpectedAnswer`.
     """
 
     def __init__(
@@ -213,7 +220,60 @@ class OfflineClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # --- the operations: one typed method each, all through invoke() ------------------------
+    # POST operations take the body as a dict and/or keyword fields; GET operations take
+    # keyword arguments, checked against the table and sent in the order given.
+
+    def preset(self, body: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """Preset: create a preset."""
+        self.invoke(ops.PRESET, {**(body or {}), **fields})
+
+    def update_preset(self, body: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """UpdatePreset: change a preset (its name cannot change)."""
+        self.invoke(ops.UPDATE_PRESET, {**(body or {}), **fields})
+
+    def del_preset(self, **args: Any) -> None:
+        """DelPreset(preset=NAME)."""
+        self.invoke(ops.DEL_PRESET, args)
+
+    def get_preset_list(self, **args: Any) -> list[JsonObject]:
+        """GetPresetList(withDetail, presettype, presets): the presets listed, each with its name."""
+        return self.invoke(ops.GET_PRESET_LIST, args)
+
+    def get_preset_detail(self, **args: Any) -> JsonObject:
+        """GetPresetDetail(preset=NAME): the ``presetdetail`` object."""
+        return self.invoke(ops.GET_PRESET_DETAIL, args)
+
+    def create_task(self, body: Mapping[str, Any] | None = None, /, **fields: Any) -> str:
+        """CreateTask: the new task's id."""
+        return self.invoke(ops.CREATE_TASK, {**(body or {}), **fields})
+
+    def del_task_by_task_id(self, **args: Any) -> None:
+        """DelTaskByTaskID(taskid=ID)."""
+        self.invoke(ops.DEL_TASK_BY_TASK_ID, args)
+
+    def top_task_by_task_id(self, **args: Any) -> None:
+        """TopTaskByTaskID(taskid=ID): move the task to the head of the queue."""
+        self.invoke(ops.TOP_TASK_BY_TASK_ID, args)
+
+    def get_task_list(self, **args: Any) -> Page:
+        """GetTaskList(startdate, enddate, marker, limit): a page of tasks, each with its id."""
+        return self.invoke(ops.GET_TASK_LIST, args)
+
+    def get_task_by_task_id(self, **args: Any) -> JsonObject:
+        """GetTaskByTaskID(taskid=ID): the ``taskInfo`` object."""
+        return self.invoke(ops.GET_TASK_BY_TASK_ID, args)
+
+    def get_task_meta_info(self, **args: Any) -> list[JsonObject]:
+        """GetTaskMetaInfo(taskid, startdate, enddate, marker, limit): the meta information items."""
+        return self.invoke(ops.GET_TASK_META_INFO, args)
+
     # --- the generic path ----------------------------------------------------------------
+
+    def invoke(self, op: Operation[R], args: Mapping[str, Any]) -> R:
+        """Send *op* with *args* (see :meth:`call`) and return what its answer holds, checked
+        against ``op.result``."""
+        return op.result.extract(op.name, self.call(op.name, args))
 
     def prepare(self, operation: str, args: Mapping[str, Any], now: datetime | None = None) -> PreparedCall:
         """Serialise and sign one request without sending it."""
@@ -283,7 +343,7 @@ class OfflineClient:
                     continue
             raise error
 
-    def _backoff(self, op: Operation, attempt: int, reason: str, wait: float) -> float:
+    def _backoff(self, op: Operation[Any], attempt: int, reason: str, wait: float) -> float:
         log.debug("%s attempt %d failed (%s); retrying in %.2f s", op.name, attempt, reason, wait)
         self._sleep(wait)
         return wait
@@ -317,7 +377,7 @@ class OfflineClient:
         )
         return response
 
-    def _parse(self, op: Operation, response: requests.Response, attempt: int) -> tuple[Any, ApiError | None]:
+    def _parse(self, op: Operation[Any], response: requests.Response, attempt: int) -> tuple[Any, ApiError | None]:
         """Return (parsed body, None) on success or (body, ApiError) on any error."""
         status = response.status_code
         request_id = response.headers.get("x-amzn-requestid") or response.headers.get("x-request-id")
@@ -355,26 +415,3 @@ class OfflineClient:
             attempts=attempt,
             body=body,
         )
-
-
-def _operation_method(op: Operation) -> Callable[..., Any]:
-    if op.params is None:
-
-        def method(self: OfflineClient, body: Mapping[str, Any] | None = None, /, **fields: Any) -> Any:
-            return self.call(op.name, {**(body or {}), **fields})
-
-        method.__doc__ = f"{op.name}: POST the body (a dict, or keyword arguments) as JSON."
-    else:
-        names = ", ".join(p.name for p in op.params)
-
-        def method(self: OfflineClient, **args: Any) -> Any:
-            return self.call(op.name, args)
-
-        method.__doc__ = f"{op.name}: GET with keyword arguments ({names}), sent in the order given."
-    method.__name__ = op.snake_name
-    method.__qualname__ = f"OfflineClient.{op.snake_name}"
-    return method
-
-
-for _op in OPERATIONS.values():
-    setattr(OfflineClient, _op.snake_name, _operation_method(_op))

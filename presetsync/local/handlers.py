@@ -22,17 +22,26 @@ the 2016 documents do not state.
 
 Times on the wire (``createTime``, task id dates, ``startdate``/``enddate``) are in the
 service's time zone: the machine's local zone unless one is given, which matches the SDK's
-default ``startdate`` (the first day of the caller's local month).
+default ``startdate`` (the first day of the caller's local month). Each second is formatted
+once (a bounded cache), since a 10,000-preset listing writes 20,000 times.
+
+GetPresetList writes its list as JSON text (:class:`~presetsync.local.protocol.RawJSON`), each
+item with the param the store keeps in its answered form (``param_wire``): the same bytes as
+encoding :meth:`Operations._preset_item` of every preset, a fifth of the time.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from json.encoder import encode_basestring as _quote  # what the answer's encoder writes for a str
 from typing import TYPE_CHECKING, Any, Callable
+from zoneinfo import ZoneInfo
 
 from ..api.operations import OPERATIONS
 from .mediainfo import probe_source
@@ -44,6 +53,7 @@ from .protocol import (
     TASK_NOT_FOUND,
     TASK_PRESET_MISSING,
     AppError,
+    RawJSON,
     invalid,
     success,
 )
@@ -56,6 +66,12 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 100
 ACLS = ("private", "public-read")
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Formatted seconds kept per service (about 6 MB at most): 10,000 presets created and updated in
+# distinct seconds list from the cache.
+_SECOND_TEXTS = 1 << 15
+# A timestamp whose fraction is below this keeps its second when datetime rounds it to microseconds.
+_NO_CARRY = 0.999999
 
 
 def _parse_json_body(body: bytes) -> dict[str, Any]:
@@ -114,6 +130,10 @@ def _csv(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
+def _whole_seconds(tz: timezone) -> bool:
+    return tz.utcoffset(None) % timedelta(seconds=1) == timedelta(0)
+
+
 def _yyyymmdd(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
@@ -135,6 +155,11 @@ class Operations:
         self.store = store
         self._clock = clock
         self._tz = tz
+        self._second_text: Callable[[int], str] | None = None
+        if tz is None or isinstance(tz, ZoneInfo) or (isinstance(tz, timezone) and _whole_seconds(tz)):
+            # local times change at whole seconds only (the machine's zone, zoneinfo zones, fixed
+            # offsets of whole seconds): a timestamp's text is that of its second, kept once formatted
+            self._second_text = functools.lru_cache(maxsize=_SECOND_TEXTS)(self._format_second)
         self.init_seconds, self.exec_seconds = task_durations
         self.media = media  # --media-root: workers transcode the tasks (presetsync.local.worker)
         self.strict_create = strict_create  # CreateTask refuses a preset that does not exist
@@ -154,8 +179,16 @@ class Operations:
     def _local(self, timestamp: float) -> datetime:
         return datetime.fromtimestamp(timestamp, self._tz)
 
+    def _format_second(self, second: int) -> str:
+        return self._local(second).strftime(TIME_FORMAT)
+
     def _time_text(self, timestamp: float | None) -> str:
-        return "" if timestamp is None else self._local(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+        if timestamp is None:
+            return ""
+        second = math.floor(timestamp)
+        if self._second_text is not None and timestamp - second < _NO_CARRY:
+            return self._second_text(second)
+        return self._local(timestamp).strftime(TIME_FORMAT)
 
     # --- presets -------------------------------------------------------------------------
 
@@ -220,8 +253,18 @@ class Operations:
                 raise invalid(f"{type_field} must list values from {', '.join(PRESET_TYPES)}, got {presettype!r}")
         names = _csv(args.get("presets"))
         with self.store.transaction() as tx:
-            rows = tx.list_presets(account, types or None, names or None, with_param=bool(with_detail))
-        return success(presetList=[self._preset_item(row) for row in rows])
+            rows = tx.list_presets_wire(account, types or None, names or None, with_param=bool(with_detail))
+        return success(presetList=RawJSON(f"[{','.join([self._preset_item_text(row) for row in rows])}]"))
+
+    def _preset_item_text(self, row: tuple) -> str:
+        """:meth:`_preset_item` of a :meth:`~presetsync.local.store.Tx.list_presets_wire` row,
+        as the answer encodes it: the same bytes, with the stored wire param spliced in."""
+        name, presettype, description, wire, created_at, updated_at = row
+        text = (
+            f'{{"preset":{_quote(name)},"presetType":{_quote(presettype)},"description":{_quote(description)},'
+            f'"createTime":"{self._time_text(created_at)}","updateTime":"{self._time_text(updated_at)}"'
+        )  # time texts are digits, '-', ':' and ' ': nothing to escape
+        return f'{text},"param":{wire}}}' if wire is not None else text + "}"
 
     def get_preset_detail(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:
         name = _required_text(args, "preset")

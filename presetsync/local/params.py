@@ -14,15 +14,17 @@ Echoing (:func:`echo_param`): the service stores ``param`` as given but answers 
 send ``25``, and ``"width": 500``. Fields documented as strings come back as strings when
 the client sent a number; fields documented as integers come back as integers when the
 client sent an integer-looking string. Everything else is echoed unchanged.
+:func:`wire_param` is that answer as JSON text, which the store keeps beside ``param``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .protocol import invalid
+from .protocol import encode_text, invalid
 
 PRESET_TYPES = ("avop", "avlogo", "avm3u8", "avsample", "avsnapshot", "avinfo")
 PRESET_NAME = re.compile(r"[A-Za-z0-9_]{2,32}", re.ASCII)
@@ -233,3 +235,9 @@ def echo_param(param: dict[str, Any]) -> dict[str, Any]:
                 value = int(value)
         out[key] = value
     return out
+
+
+def wire_param(text: str) -> str:
+    """The stored ``param`` JSON text as the service answers it: :func:`echo_param`'s types,
+    encoded as the answer encodes it. The store keeps it, so that listings splice it as text."""
+    return encode_text(echo_param(json.loads(text)))

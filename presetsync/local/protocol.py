@@ -150,6 +150,31 @@ def success(**fields: Any) -> dict[str, Any]:
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+class RawJSON:
+    """JSON text that :func:`encode` splices in as it is, instead of encoding a value.
+
+    It stands for a value of the answer's top-level object (``success(presetList=RawJSON(...))``)
+    and must be exactly what :func:`encode_text` writes for that value, so that the answer is
+    the same byte for byte (GetPresetList builds its 10,000-item list as text this way).
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def encode_text(body: Any) -> str:
+    """Compact JSON text, as sent on the wire (before UTF-8); see :class:`RawJSON`."""
+    if type(body) is dict and any(type(value) is RawJSON for value in body.values()):
+        members = (
+            f"{_encoder.encode(key)}:{value.text if type(value) is RawJSON else _encoder.encode(value)}"
+            for key, value in body.items()
+        )
+        return "{" + ",".join(members) + "}"
+    return _encoder.encode(body)
+
+
 def encode(body: Any) -> bytes:
     """Compact UTF-8 JSON, as sent on the wire."""
-    return _encoder.encode(body).encode("utf-8")
+    return encode_text(body).encode("utf-8")

@@ -323,7 +323,7 @@ class _HTTPServer(ThreadingHTTPServer):
                 for key, _ in selector.select():
                     if key.fileobj is self._wake_r:
                         return
-                    self._handle_request_noblock()
+                    self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's step, not in typeshed
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-answer is routine; anything else is logged (not printed)."""

@@ -12,6 +12,14 @@
 Every row belongs to an account (its access key id); every query filters on it, so presets
 and tasks never leak between accounts. Times are stored as Unix seconds (UTC); the service
 formats them for the wire.
+
+Each preset also keeps ``param_wire``: its ``param`` as the service answers it
+(:func:`~presetsync.local.params.wire_param`), written with ``param`` on every insert and update,
+so that a 10,000-preset GetPresetList splices stored text instead of parsing, converting and
+encoding every param. A file of schema version 1 gains the column when it is opened, filled
+from ``param``. A trigger empties it whenever ``param`` changes without it (an older version
+writing to the same file); a listing converts a row whose ``param_wire`` is empty, and the next
+open fills it: it can be missing, never stale.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..state import private_file
+from .params import wire_param
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: presets.param_wire
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -41,6 +50,7 @@ CREATE TABLE IF NOT EXISTS presets (
     param       TEXT NOT NULL,          -- the JSON object as the client sent it
     created_at  REAL NOT NULL,
     updated_at  REAL,                   -- NULL until the first UpdatePreset
+    param_wire  TEXT,                   -- param as answered (params.wire_param); NULL: not yet
     PRIMARY KEY (account, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tasks (
@@ -59,6 +69,13 @@ CREATE TABLE IF NOT EXISTS tasks (
     meta        TEXT                    -- ffprobe-like JSON text of avinfo tasks, else NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_by_date ON tasks (account, create_date, seq);
+"""
+# One statement (its body holds ';'): run apart from SCHEMA. See the module docstring.
+PARAM_WIRE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS presets_param_changed AFTER UPDATE OF param ON presets
+BEGIN
+    UPDATE presets SET param_wire = NULL WHERE account = NEW.account AND name = NEW.name;
+END
 """
 
 
@@ -125,9 +142,12 @@ class Tx:
 
     def insert_preset(self, account: str, row: PresetRow) -> bool:
         """Insert; False (and no change) when the account already has a preset of that name."""
+        wire = wire_param(row.param)
         cursor = self._conn.execute(
-            "INSERT OR IGNORE INTO presets VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (account, row.name, row.presettype, row.description, row.param, row.created_at, row.updated_at),
+            "INSERT OR IGNORE INTO presets"
+            " (account, name, presettype, description, param, created_at, updated_at, param_wire)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (account, row.name, row.presettype, row.description, row.param, row.created_at, row.updated_at, wire),
         )
         return cursor.rowcount == 1
 
@@ -138,7 +158,13 @@ class Tx:
             " WHERE account = ? AND name = ?",
             (row.presettype, row.description, row.param, row.updated_at, account, row.name),
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False
+        self._conn.execute(  # after the trigger emptied it
+            "UPDATE presets SET param_wire = ? WHERE account = ? AND name = ?",
+            (wire_param(row.param), account, row.name),
+        )
+        return True
 
     def delete_preset(self, account: str, name: str) -> bool:
         cursor = self._conn.execute("DELETE FROM presets WHERE account = ? AND name = ?", (account, name))
@@ -153,8 +179,26 @@ class Tx:
         with_param: bool = False,
     ) -> list[PresetRow]:
         """The account's presets sorted by name, optionally filtered; one query."""
-        sql = "SELECT name, presettype, description, {}, created_at, updated_at FROM presets WHERE account = ?"
-        sql = sql.format("param" if with_param else "NULL")
+        rows = self._select_presets(account, types, names, "param" if with_param else "NULL")
+        return [PresetRow(*row) for row in rows]
+
+    def list_presets_wire(
+        self,
+        account: str,
+        types: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
+        *,
+        with_param: bool = False,
+    ) -> list[tuple]:
+        """:meth:`list_presets` as plain tuples (fields in PresetRow's order), with the param
+        as answered (``param_wire``) rather than as stored: what a listing needs, fast."""
+        param = "coalesce(param_wire, wire_param(param))" if with_param else "NULL"
+        return self._select_presets(account, types, names, param)
+
+    def _select_presets(
+        self, account: str, types: Sequence[str] | None, names: Sequence[str] | None, param: str
+    ) -> list[tuple]:
+        sql = f"SELECT name, presettype, description, {param}, created_at, updated_at FROM presets WHERE account = ?"
         args: list[object] = [account]
         if types:
             sql += f" AND presettype IN ({', '.join('?' * len(types))})"
@@ -164,10 +208,10 @@ class Tx:
             sql += f" AND name IN ({', '.join('?' * len(names))})"
             args.extend(names)
         sql += " ORDER BY name"
-        rows = [PresetRow(*row) for row in self._conn.execute(sql, args)]
+        rows = self._conn.execute(sql, args).fetchall()
         if filter_in_python:
             wanted = set(names or ())
-            rows = [row for row in rows if row.name in wanted]
+            rows = [row for row in rows if row[0] in wanted]
         return rows
 
     # --- tasks ---------------------------------------------------------------------------
@@ -279,6 +323,7 @@ class Store:
                 conn.execute("BEGIN IMMEDIATE")
                 for statement in _statements(SCHEMA):
                     conn.execute(statement)
+                _migrate(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except BaseException:
@@ -296,6 +341,7 @@ class Store:
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.create_function("wire_param", 1, wire_param, deterministic=True)
         return conn
 
     def _acquire(self) -> sqlite3.Connection:
@@ -349,6 +395,20 @@ class Store:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file up to date, inside the schema transaction: a file of version 1 gains
+    ``param_wire``, and rows without it (version 1, or written by an older version since) get it."""
+    if "param_wire" not in {row[1] for row in conn.execute("PRAGMA table_info(presets)")}:
+        conn.execute("ALTER TABLE presets ADD COLUMN param_wire TEXT")
+    conn.execute(PARAM_WIRE_TRIGGER)
+    try:
+        conn.execute("UPDATE presets SET param_wire = wire_param(param) WHERE param_wire IS NULL")
+    except sqlite3.OperationalError as exc:
+        if "user-defined function" not in str(exc):
+            raise
+        # a param that is not a JSON object (not written by the service): left to the listing
 
 
 def _statements(script: str) -> Iterable[str]:

@@ -21,8 +21,14 @@ FONT = 12
 CHAR_WIDTH = 0.6 * FONT  # a sans-serif character, roughly, for label placement
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 FLAG = "#d62728"
-COMMON_SIZES = (("360p", 640 * 360), ("480p", 854 * 480), ("720p", 1280 * 720), ("1080p", 1920 * 1080))
-COMMON_SIZES += (("1440p", 2560 * 1440), ("2160p", 3840 * 2160))
+COMMON_SIZES = (
+    ("360p", 640 * 360),
+    ("480p", 854 * 480),
+    ("720p", 1280 * 720),
+    ("1080p", 1920 * 1080),
+    ("1440p", 2560 * 1440),
+    ("2160p", 3840 * 2160),
+)
 
 
 def nice_ticks(top: float, count: int = 6) -> list[float]:

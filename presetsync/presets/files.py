@@ -284,7 +284,7 @@ class _Frame:
         self.mark = mark  # where it starts, 1-based
         self.role = role  # None, _SKIP (used as a key), _MERGE (a ``<<`` value or one of its sources)
         self.quiet = quiet  # problems inside are not reported (a refused or dropped value's contents)
-        self.track = track  # the positions of its children are recorded...
+        self.track = track  # the positions of its children may be recorded...
         self.all = False  # ... and those of all its descendants
         self.refused = False  # the list or mapping itself is refused (its tag): its value becomes None
         self.anchor: _Anchor | None = None
@@ -302,14 +302,15 @@ class _Frame:
 class _Builder:
     """Plain data, problems and positions from a loader's event stream (see the module docstring).
 
-    Records the positions of paths up to TRACK_DEPTH long, and of every path below one of
-    *wanted* (``()``: all of them).
+    Records the positions of paths up to *depth* long, and of every path below one of *wanted*
+    (``()``: all of them).
     """
 
-    def __init__(self, loader: Any, file: str, wanted: frozenset = frozenset()):
+    def __init__(self, loader: Any, file: str, wanted: frozenset = frozenset(), depth: int = TRACK_DEPTH):
         self.loader = loader
         self.file = file
         self.wanted = wanted
+        self.depth = depth
         self.keys: dict[tuple, Position] = {}
         self.values: dict[tuple, Position] = {}
         self.problems: list[Problem] = []
@@ -419,10 +420,11 @@ class _Builder:
     def _document(self) -> tuple[Any, int, Position]:
         """Read one document's node events; returns (data, expanded size, root position)."""
         get = self.loader.get_event
-        wanted = self.wanted
+        wanted, depth = self.wanted, self.depth
         values = self.values
         stack: list[_Frame] = []
         parent: _Frame | None = None
+        cached = self.cache.get
         while True:
             event = get()
             cls = type(event)
@@ -433,9 +435,31 @@ class _Builder:
                 and parent.keys is None
                 and event.tag is None
                 and event.anchor is None
-                and self._plain_scalar(parent, event)
             ):
-                continue
+                # The common case, quickly: an untagged scalar key or value whose position is not
+                # recorded. A duplicate key, a merge key, a refused value or an item of a list under
+                # ``<<`` (or anchored) go the general way below.
+                entry = cached(event.value) if event.implicit[0] else None
+                tag, text, value = entry or self._scalar(event, key=parent.is_map and parent.key is _NO_KEY)
+                if parent.is_map:
+                    key = parent.key
+                    if key is _NO_KEY:
+                        if tag in _KEY_TAGS and text not in parent.first_line:
+                            parent.first_line[text] = event.start_mark.line + 1
+                            parent.key = text
+                            self.written += 1
+                            continue
+                    elif type(key) is str and type(value) is not _Refused:
+                        parent.value[key] = value
+                        parent.size += 2
+                        parent.key = _NO_KEY
+                        self.written += 1
+                        continue
+                elif parent.role is None and parent.anchor is None and type(value) is not _Refused:
+                    parent.value.append(value)
+                    parent.size += 1
+                    self.written += 1
+                    continue
             if cls is MappingEndEvent or cls is SequenceEndEvent:
                 done = stack.pop()
                 parent = stack[-1] if stack else None
@@ -478,7 +502,7 @@ class _Builder:
             else:
                 track = True
             if track and (parent is None or not parent.all):
-                track = len(path) <= TRACK_DEPTH or path[:TRACK_DEPTH] in wanted
+                track = len(path) <= depth or path[:depth] in wanted
 
             if cls is ScalarEvent:
                 if track:
@@ -518,9 +542,8 @@ class _Builder:
                     )
                     raise _TooDeep
                 frame = _Frame(cls is MappingStartEvent, path, mark, role, quiet, track)
-                frame.all = track and (
-                    (parent is not None and parent.all) or (len(path) <= TRACK_DEPTH and path in wanted)
-                )
+                frame.all = track and ((parent is not None and parent.all) or (len(path) <= depth and path in wanted))
+                frame.track = frame.all or (track and len(path) < depth)
                 tag = event.tag
                 if tag is not None and tag != "!" and tag != (_MAP_TAG if frame.is_map else _SEQ_TAG):
                     if not quiet:
@@ -536,33 +559,6 @@ class _Builder:
                     frame.keys = {}  # so may the mappings of an anchored list
                 stack.append(frame)
                 parent = frame
-
-    def _plain_scalar(self, parent: _Frame, event: ScalarEvent) -> bool:
-        """The common case, quickly: an untagged scalar key or value where no position is recorded.
-        False (nothing done) when it needs the general way: a duplicate key, a merge key, a
-        value that is not plain data, an item of a list under ``<<`` or anchored."""
-        tag, text, value = self._scalar(event)
-        if parent.is_map:
-            key = parent.key
-            if key is _NO_KEY:
-                first_line = parent.first_line
-                if tag not in _KEY_TAGS or text in first_line:
-                    return False
-                first_line[text] = event.start_mark.line + 1
-                parent.key = text
-            elif type(key) is str and type(value) is not _Refused:
-                parent.value[key] = value
-                parent.size += 2
-                parent.key = _NO_KEY
-            else:
-                return False
-        elif parent.role is None and parent.anchor is None and type(value) is not _Refused:
-            parent.value.append(value)
-            parent.size += 1
-        else:
-            return False
-        self.written += 1
-        return True
 
     def _key(self, parent: _Frame, event: Any, mark: Position) -> None:
         """A scalar or an alias in key position of *parent*."""
@@ -600,7 +596,7 @@ class _Builder:
         parent.key, parent.key_mark = text, mark
         if parent.track:
             path = (*parent.path, text)
-            if parent.all or len(path) <= TRACK_DEPTH or path[:TRACK_DEPTH] in self.wanted:
+            if parent.all or len(path) <= self.depth or path[: self.depth] in self.wanted:
                 self.keys[path] = mark
 
     def _alias(
@@ -710,7 +706,7 @@ class _Builder:
                     frame.keys[name] = (key_mark, value_mark, size)
                 if track:
                     path = (*frame.path, name)
-                    if frame.all or len(path) <= TRACK_DEPTH or path[:TRACK_DEPTH] in self.wanted:
+                    if frame.all or len(path) <= self.depth or path[: self.depth] in self.wanted:
                         self.keys.setdefault(path, key_mark)
                         self.values.setdefault(path, value_mark)
 
@@ -741,10 +737,10 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
     return (text[1:] if text.startswith("\ufeff") else text), None
 
 
-def _build(text: str, file: str, wanted: frozenset, fast: bool) -> tuple[_Builder, Any, bool]:
+def _build(text: str, file: str, wanted: frozenset, fast: bool, depth: int) -> tuple[_Builder, Any, bool]:
     """Load *text* with libyaml's parser (*fast*) or the pure-Python one; raises yaml.YAMLError."""
     loader = (_C_LOADER if fast else yaml.SafeLoader)(text)
-    builder = _Builder(loader, file, wanted)
+    builder = _Builder(loader, file, wanted, depth)
     try:
         data, empty = builder.load()
         return builder, data, empty
@@ -753,7 +749,7 @@ def _build(text: str, file: str, wanted: frozenset, fast: bool) -> tuple[_Builde
         builder.loader, builder.anchors, builder.cache = None, {}, {}  # the loader holds the text
 
 
-def _load(text: str, file: str) -> tuple[_Builder, Any, bool, bool]:
+def _load(text: str, file: str, depth: int) -> tuple[_Builder, Any, bool, bool]:
     """(builder, data, empty, fast): *text* loaded; raises yaml.YAMLError.
 
     libyaml's parser (*fast*) is several times faster than the pure-Python one and gives the same
@@ -761,9 +757,9 @@ def _load(text: str, file: str) -> tuple[_Builder, Any, bool, bool]:
     pure-Python parser, whose errors presetsync shows everywhere.
     """
     if _C_LOADER is None:
-        return (*_build(text, file, frozenset(), False), False)
+        return (*_build(text, file, frozenset(), False, depth), False)
     try:
-        return (*_build(text, file, frozenset(), True), True)
+        return (*_build(text, file, frozenset(), True, depth), True)
     except yaml.YAMLError as exc:
         error = exc
     # libyaml refuses flow nesting beyond 1,000 levels before it gives a single event, and the
@@ -772,23 +768,30 @@ def _load(text: str, file: str) -> tuple[_Builder, Any, bool, bool]:
     mark = getattr(error, "problem_mark", None)
     if getattr(error, "problem", None) == "exceeded maximum nesting depth" and mark is not None:
         try:
-            builder, data, empty = _build(text[: mark.index], file, frozenset(), True)
+            builder, data, empty = _build(text[: mark.index], file, frozenset(), True, depth)
         except yaml.YAMLError:
             pass
         else:
             if builder.too_deep:
                 return builder, data, empty, True
-    return (*_build(text, file, frozenset(), False), False)
+    return (*_build(text, file, frozenset(), False, depth), False)
 
 
 def parse_yaml(
-    source: str | bytes, file: str, *, allow_empty: bool = False, reread: Callable[[], str | None] | None = None
+    source: str | bytes,
+    file: str,
+    *,
+    allow_empty: bool = False,
+    reread: Callable[[], str | None] | None = None,
+    track_depth: int = TRACK_DEPTH,
 ) -> YamlDocument:
     """Load YAML text (``bytes`` must be UTF-8). *file* is the name used in problems.
 
-    An empty document (nothing, or only comments) is a problem unless *allow_empty*. The text is
-    kept for the positions read on demand, unless *reread* gives it again (``None`` if it is no
-    longer the same: only the positions already known are then used).
+    An empty document (nothing, or only comments) is a problem unless *allow_empty*. The load
+    records the positions of paths up to *track_depth* long (more for a caller that will ask
+    for every one of them); the others are read again when first asked for. The text is kept
+    for that, unless *reread* gives it again (``None`` if it is no longer the same: only the
+    positions already known are then used).
     """
     doc = YamlDocument(file=file)
     if isinstance(source, bytes):
@@ -800,7 +803,7 @@ def parse_yaml(
         text = source
     assert text is not None
     try:
-        builder, doc.data, doc.empty, fast = _load(text, file)
+        builder, doc.data, doc.empty, fast = _load(text, file, track_depth)
     except yaml.MarkedYAMLError as exc:
         doc.problems.append(_syntax_problem(exc, file))
         return doc
@@ -822,13 +825,13 @@ def parse_yaml(
         current = kept if reread is None else reread()
         if current is None:
             return known
-        again = _build(current, file, wanted, fast)[0]
+        again = _build(current, file, wanted, fast, track_depth)[0]
         return again.keys, again.values
 
     if doc.data is None:
         doc.positions = Positions(builder.keys, builder.values)
     else:
-        doc.positions = Positions(builder.keys, builder.values, depth=TRACK_DEPTH, reload=reload)
+        doc.positions = Positions(builder.keys, builder.values, depth=track_depth, reload=reload)
     doc.problems.extend(builder.problems)
     doc.bad_paths = builder.bad_paths
     if doc.empty and not allow_empty:
@@ -851,9 +854,11 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
     return Problem(file, line, col, message)
 
 
-def load_yaml(path: Path | str, *, display: str | None = None, allow_empty: bool = False) -> YamlDocument:
+def load_yaml(
+    path: Path | str, *, display: str | None = None, allow_empty: bool = False, track_depth: int = TRACK_DEPTH
+) -> YamlDocument:
     """Read and load one YAML file; problems name it *display* (default: the path as given,
-    relative to the current directory when below it)."""
+    relative to the current directory when below it). See :func:`parse_yaml` for *track_depth*."""
     path = Path(path)
     file = display if display is not None else display_path(path)
     try:
@@ -865,7 +870,7 @@ def load_yaml(path: Path | str, *, display: str | None = None, allow_empty: bool
     except OSError as exc:
         return YamlDocument(file=file, problems=[Problem(file, 0, 0, f"cannot read: {exc.strerror or exc}")])
     if len(raw) <= _KEPT_TEXT:
-        return parse_yaml(raw, file, allow_empty=allow_empty)
+        return parse_yaml(raw, file, allow_empty=allow_empty, track_depth=track_depth)
     checksum = zlib.crc32(raw)
 
     def reread() -> str | None:
@@ -876,7 +881,7 @@ def load_yaml(path: Path | str, *, display: str | None = None, allow_empty: bool
             return None
         return _decode(again, file)[0] if zlib.crc32(again) == checksum else None
 
-    return parse_yaml(raw, file, allow_empty=allow_empty, reread=reread)
+    return parse_yaml(raw, file, allow_empty=allow_empty, reread=reread, track_depth=track_depth)
 
 
 def discover(

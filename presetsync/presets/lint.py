@@ -137,8 +137,8 @@ def _resolution(video: Mapping[str, Any]) -> tuple[int, int, bool] | None:
     width, height, short = (parse_number(video.get(k), integer=True) for k in ("width", "height", "shortSide"))
     if width and height:
         return width, height, False
-    if height or short:
-        side = height or short
+    side = height or short
+    if side:
         return round(side * ASSUMED_ASPECT), side, True
     if width:
         return width, round(width / ASSUMED_ASPECT), True
@@ -210,8 +210,8 @@ def check_ladder(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterabl
 def check_bits_per_pixel(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterable[Finding]:
     for rung in (r for rungs in ladder(presets, extra_fields).values() for r in rungs):
         band = BPP_BANDS.get(rung.vcodec)
-        bpp = rung.bpp
-        if band is None or bpp is None or band[0] <= bpp <= band[1]:
+        bpp, fps = rung.bpp, rung.fps
+        if band is None or bpp is None or fps is None or band[0] <= bpp <= band[1]:
             continue
         low, high = band
         bound, verb = (low, "raise") if bpp < low else (high, "lower")
@@ -219,9 +219,9 @@ def check_bits_per_pixel(presets: Sequence[DesiredPreset], extra_fields: Any) ->
             rung.preset,
             "VIDEO.vb",
             "bits-per-pixel",
-            f"{bpp:.3g} bits per pixel ({rate_text(rung.vb)} at {rung.size}, {rung.fps:g} fps) is outside "
+            f"{bpp:.3g} bits per pixel ({rate_text(rung.vb)} at {rung.size}, {fps:g} fps) is outside "
             f"the {rung.vcodec} band {low:g}-{high:g}: {verb} VIDEO.vb to about "
-            f"{rate_text(bound * rung.pixels * rung.fps)} or change the resolution",
+            f"{rate_text(bound * rung.pixels * fps)} or change the resolution",
         )
 
 

@@ -34,13 +34,11 @@ def _type_of(item: dict) -> str:
 
 def fetch_live(client: OfflineClient, names: str = "") -> dict[str, LivePreset]:
     """Every live preset of the account (or those in *names*, comma-separated), by name."""
-    answer = client.get_preset_list(withDetail=1, presettype="", presets=names)
     live = {}
-    for item in answer.get("presetList") or []:
-        name = str(item.get("preset", ""))
+    for item in client.get_preset_list(withDetail=1, presettype="", presets=names):
+        name = item["preset"]
         if "param" not in item:
-            detail = client.get_preset_detail(preset=name).get("presetdetail") or {}
-            item = {**item, **detail}
+            item = {**item, **client.get_preset_detail(preset=name)}
         live[name] = LivePreset(name, _type_of(item), str(item.get("description") or ""), item.get("param"))
     return live
 

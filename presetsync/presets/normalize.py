@@ -37,7 +37,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Union
+from typing import Any, Literal, Union, overload
 
 from .catalog import ITEMS, FieldSpec, PresetTypeSpec, presettype_spec
 
@@ -81,6 +81,10 @@ def parse_bitrate(value: Any, *, lenient: bool = False) -> int | None:
     return int(amount)
 
 
+@overload
+def parse_number(value: Any, *, integer: Literal[True], lenient: bool = True) -> int | None: ...
+@overload
+def parse_number(value: Any, *, integer: bool = False, lenient: bool = True) -> int | float | None: ...
 def parse_number(value: Any, *, integer: bool = False, lenient: bool = True) -> int | float | None:
     """A number from a number or a numeric string (``"25"``, ``"29.97"``); ``None`` otherwise.
 
@@ -124,7 +128,8 @@ def _copy(value: Any) -> Any:
 def normalize_value(spec: FieldSpec, value: Any) -> Any:
     """The canonical form of one catalog field's value; anything unreadable is returned as is."""
     if spec.kind != "string" and type(value) in _SCALARS:
-        return _normalize_scalar(spec.kind, spec.keywords, type(value), value)
+        # a type is hashable; mypy does not see it through lru_cache's Hashable
+        return _normalize_scalar(spec.kind, spec.keywords, type(value), value)  # type: ignore[arg-type]
     return _normalize(spec.kind, spec.keywords, value)
 
 

@@ -1,7 +1,7 @@
 """The Plan: what would change if the preset files were applied, as one value.
 
 Both sides go through the same normalisation, so a plan right after an apply is empty.
-A plan holds create, update (each changed field: path, before, after), replace (presettype
+A plan holds create, update (each changed leaf: path, before, after), replace (presettype
 changed: the service cannot update it, so delete then create), delete (only with prune and
 only for names the config's ``manage:`` globs claim), each with the exact body apply sends
 and the live preset it was planned against (its fingerprint); the names of the managed and
@@ -22,9 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from ..errors import RefusedError, StalePlanError
+from .diff import ABSENT, leaf_changes
 from .live import LivePreset, canonical_json, fingerprint
 from .model import ACTIONS, CREATE, DELETE, REPLACE, UNCHANGED, UPDATE, matches
 from .normalize import normalize_preset
@@ -51,16 +50,6 @@ __all__ = [
 ]
 
 PLAN_FORMAT_VERSION = 2  # of Plan.to_data(); 1 was the saved plan before digests and targets
-
-
-class _Absent:
-    """A field that is not there on one side of a change."""
-
-    def __repr__(self) -> str:
-        return "(absent)"
-
-
-ABSENT: Any = _Absent()
 
 
 class ModifiedPlanError(RefusedError):
@@ -114,7 +103,7 @@ class Target:
 
 @dataclass(frozen=True)
 class FieldChange:
-    path: str  # dotted: "param.VIDEO.vb"
+    path: str  # dotted, list items by index: "param.VIDEO.vb", "param.IMAGE[0].logoUrl"
     before: Any  # ABSENT when the field is added
     after: Any  # ABSENT when the field is removed
 
@@ -322,28 +311,9 @@ class Plan:
         return plan, wrong
 
 
-def field_changes(before: dict, after: dict) -> tuple[FieldChange, ...]:
-    """Every leaf that differs between two normalised presets, by dotted path."""
-    diff = DeepDiff(before, after, view="tree", verbose_level=2)
-    out = []
-    for items in diff.values():
-        for item in items:
-            path = ".".join(str(part) for part in item.path(output_format="list"))
-            old = ABSENT if _is_notpresent(item.t1) else item.t1
-            new = ABSENT if _is_notpresent(item.t2) else item.t2
-            out.append(FieldChange(path, old, new))
-    return tuple(sorted(out, key=_field_order))
-
-
-_TOP_ORDER = {"presettype": 0, "description": 1, "param": 2}
-
-
-def _field_order(change: FieldChange) -> tuple[int, str]:
-    return (_TOP_ORDER.get(change.path.split(".")[0], 3), change.path)
-
-
-def _is_notpresent(value: Any) -> bool:
-    return type(value).__name__ == "NotPresent"
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """Every leaf that differs between two normalised presets, one FieldChange per leaf (diff.py)."""
+    return tuple(FieldChange(path, old, new) for path, old, new in leaf_changes(before, after))
 
 
 def build_plan(

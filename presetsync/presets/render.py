@@ -12,10 +12,11 @@ to the summary table and a note on where the whole plan is.
 from __future__ import annotations
 
 import json
-import os
 from typing import IO, Any
 
-from .plan import ABSENT, CREATE, DELETE, REPLACE, UPDATE, Change, Plan, SafetyVerdict
+from .. import terminal
+from .diff import ABSENT, dotted_path, leaves
+from .plan import CREATE, DELETE, REPLACE, UPDATE, Change, Plan, SafetyVerdict
 
 FORMAT_VERSION = 1
 SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "-/+", DELETE: "-"}
@@ -31,20 +32,13 @@ def value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+def preset_leaves(preset: dict[str, Any] | None) -> list[tuple[str, Any]]:
     """(dotted path, value) for every leaf of a normalised preset, the name left out."""
-    if isinstance(value, dict) and value:
-        out = []
-        for key in value:
-            if not prefix and key in NAME_KEYS:
-                continue
-            out.extend(leaves(value[key], f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return [(prefix, value)]
+    return [(dotted_path(parts), value) for parts, value in leaves(preset or {}) if parts and parts[0] not in NAME_KEYS]
 
 
 def use_colour(stream: IO[str]) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+    return terminal.use_colour(stream)  # a terminal, and no NO_COLOR
 
 
 def _heading(change: Change) -> str:
@@ -59,9 +53,9 @@ def _heading(change: Change) -> str:
 def change_lines(change: Change) -> list[tuple[str, str, Any, Any]]:
     """(symbol, path, before, after) for each line under a change's heading."""
     if change.action == CREATE:
-        return [("+", path, ABSENT, v) for path, v in leaves(change.after)]
+        return [("+", path, ABSENT, v) for path, v in preset_leaves(change.after)]
     if change.action == DELETE:
-        return [("-", path, v, ABSENT) for path, v in leaves(change.before)]
+        return [("-", path, v, ABSENT) for path, v in preset_leaves(change.before)]
     out = []
     for f in change.fields:
         symbol = "+" if f.before is ABSENT else "-" if f.after is ABSENT else "~"

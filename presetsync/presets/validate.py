@@ -370,21 +370,45 @@ class _Validators:
     full: jsonschema.Draft202012Validator
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+# (id(subschema), a mapping of scalars as (key, type, value) items) -> subschema, for mappings a
+# subschema of a quick validator accepted; the entry keeps its subschema alive, so its id stays its own.
+_ACCEPTED_MAPPINGS: dict[tuple, Any] = {}
+
+
 def _properties(validator: Any, properties: Mapping[str, Any], instance: Any, schema: Any) -> Iterable[Any]:
-    """jsonschema's ``properties``, without descending into ``true`` (which accepts anything)."""
-    if validator.is_type(instance, "object"):
-        for name, subschema in properties.items():
-            if subschema is not True and name in instance:
-                yield from validator.descend(instance[name], subschema, path=name, schema_path=name)
+    """jsonschema's ``properties`` for the quick validators: no descent into ``true`` (which accepts
+    anything), nor again into a mapping of scalars the same subschema accepted before (presets
+    repeat their AUDIO and VIDEO settings)."""
+    if not validator.is_type(instance, "object"):
+        return
+    for name, subschema in properties.items():
+        if subschema is True or name not in instance:
+            continue
+        value = instance[name]
+        key = None
+        if type(value) is dict and all(type(item) in _SCALARS for item in value.values()):
+            key = (id(subschema), tuple((k, type(item), item) for k, item in value.items()))
+            if _ACCEPTED_MAPPINGS.get(key) is subschema:
+                continue
+        failed = False
+        for error in validator.descend(value, subschema, path=name, schema_path=name):
+            failed = True
+            yield error
+        if key is not None and not failed and len(_ACCEPTED_MAPPINGS) < 8192:
+            _ACCEPTED_MAPPINGS[key] = subschema
 
 
 _QuickValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": _properties})
 
 
-def _compile(schema: Mapping[str, Any]) -> _Validators:
+def _compile(schema: Mapping[str, Any], known: Mapping[str, Any] | None = None) -> _Validators:
+    """The validators of *schema*; the quick one takes the properties in *known* as checked."""
     root = preset_file_schema()
     full = {"$schema": root["$schema"], "$defs": root["$defs"], **schema}
     quick = {"$schema": root["$schema"], **_quick(schema, root)}
+    if known:
+        quick["properties"] = {**quick["properties"], **dict.fromkeys(known, True)}
     return _Validators(_QuickValidator(quick), jsonschema.Draft202012Validator(full))
 
 
@@ -401,9 +425,10 @@ def preset_validators(presettype: str | None) -> _Validators:
         b["then"] for b in preset.get("allOf", ()) if b["if"]["properties"]["presettype"]["const"] == presettype
     ]
     schema = {key: value for key, value in preset.items() if key != "allOf"}
-    if branches:
-        schema["allOf"] = branches
-    return _compile(schema)
+    if not branches:
+        return _compile(schema)
+    schema["allOf"] = branches
+    return _compile(schema, known={"presettype": presettype})  # it is this one: the quick check skips it
 
 
 @functools.cache
@@ -642,7 +667,6 @@ def check_field(spec: FieldSpec, name: str, value: Any) -> str | None:
     return None
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 _ACCEPTED: dict[tuple, FieldSpec] = {}  # (id(spec), type, value) -> spec, for values check_field accepts
 
 
@@ -828,7 +852,7 @@ def load_presets(
         from ..tasks.manifest import is_manifest
     paths = list(paths or ())
     if not paths:
-        paths = list(config.presets) if config is not None else [Path("presets")]
+        paths = config.preset_paths() if config is not None else [Path("presets")]
     extra_fields = dict(config.extra_fields) if config is not None else {}
     files, problems = discover(paths, suffixes=PRESET_SUFFIXES)
     result = LoadResult()

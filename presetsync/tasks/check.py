@@ -47,8 +47,7 @@ class ManifestReport:
 
 def live_preset_names(client: OfflineClient) -> set[str]:
     """The names of every live preset: one GetPresetList call (a read)."""
-    answer = client.get_preset_list(withDetail=0, presettype="", presets="")
-    return {str(item.get("preset")) for item in answer.get("presetList") or [] if isinstance(item, dict)}
+    return {item["preset"] for item in client.get_preset_list(withDetail=0, presettype="", presets="")}
 
 
 def configured_preset_files(config: Config | None) -> dict[str, str]:

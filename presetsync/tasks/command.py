@@ -371,13 +371,16 @@ def _send(
         progress=progress,
     )
     progress.note(f"submitting {manifest.file}: {total} task(s), {parallelism} in parallel")
-    if retry:
-        journal.add_scope(manifest.tasks(), persist=True)
-        refresh(client, journal, parallelism=parallelism)
-        progress.note(f"retry: {reopen_failed(journal)} task(s) with status fail will be sent again")
-        result = submitter.run()
-    else:
-        result = submitter.run(manifest.tasks())
+    try:
+        if retry:
+            journal.add_scope(manifest.tasks(), persist=True)
+            refresh(client, journal, parallelism=parallelism)
+            progress.note(f"retry: {reopen_failed(journal)} task(s) with status fail will be sent again")
+            result = submitter.run()
+        else:
+            result = submitter.run(manifest.tasks())
+    finally:
+        progress.finish()  # also after an error: the bar ends its line and the cursor is shown again
     if result.overwrites:
         print(
             f"presetsync: refused: {result.overwrites} task(s) would write outputs that other, already submitted "
@@ -503,16 +506,18 @@ def run_wait(args: argparse.Namespace) -> int:
 
 
 def _print_unsuccessful(journal: Journal, limit: int = 20) -> None:
-    from .status import condition, entry_row
+    from ..terminal import Table
+    from .status import TABLE_COLUMNS, condition, entry_cells
 
     shown = 0
+    table = Table(sys.stdout, TABLE_COLUMNS, indent="  ")
     for entry in journal.scope_entries():
         if condition(entry) == "succ":
             continue
         if shown == limit:
             print("  ... and more ('presetsync tasks status MANIFEST' lists them all)")
             break
-        print("  " + entry_row(entry))
+        table.row(*entry_cells(entry))
         shown += 1
 
 
@@ -520,15 +525,29 @@ def _print_unsuccessful(journal: Journal, limit: int = 20) -> None:
 # list, show, top, delete, meta
 
 
-LIST_HEADER = f"{'TASKID':<40}  {'STATUS':<6}  {'CREATED':<19}  {'PRESET':<24}  OUTPUT"
+def _list_table(out: Any) -> Any:
+    """The table of service tasks (a narrow terminal leaves CREATED out and cuts PRESET and
+    OUTPUT, never TASKID), its header written."""
+    from ..terminal import STATUS_STYLES, Column, Table
 
-
-def _list_row(info: dict[str, Any]) -> str:
-    output = f"{info.get('dstBucket', '')}/{info.get('dstObjectKey', '')}"
-    return (
-        f"{info.get('taskid', ''):<40}  {info.get('taskStatus', ''):<6}  {info.get('createTime', ''):<19}  "
-        f"{info.get('preset', ''):<24}  {output}"
+    table = Table(
+        out,
+        (
+            Column("TASKID", 40),
+            Column("STATUS", 6, styles=STATUS_STYLES),
+            Column("CREATED", 19, drop=1),
+            Column("PRESET", 24, least=10),
+            Column("OUTPUT", least=12, keep_end=True),
+        ),
     )
+    table.header()
+    return table
+
+
+def _list_cells(info: dict[str, Any]) -> list[str]:
+    output = f"{info.get('dstBucket', '')}/{info.get('dstObjectKey', '')}"
+    fields = ("taskid", "taskStatus", "createTime", "preset")
+    return [*(str(info.get(name, "")) for name in fields), output]
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -543,14 +562,15 @@ def run_list(args: argparse.Namespace) -> int:
     config = _config(args)
     count = 0
     with _client(args, config) as client:
-        if args.format == "table":
-            print(LIST_HEADER)
+        table = _list_table(sys.stdout) if args.format == "table" else None
         for info in iter_tasks(client, start, end):
             if args.status and info.get("taskStatus") != args.status:
                 continue
             count += 1
-            line = json.dumps(info, ensure_ascii=False) if args.format == "json" else _list_row(info)
-            sys.stdout.write(line + "\n")
+            if table is None:
+                sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
+            else:
+                table.row(_list_cells(info))
     which = f" with status {args.status}" if args.status else ""
     summary = f"{count} task{'s' if count != 1 else ''}{which} created from {start:%Y%m%d} to {end:%Y%m%d}"
     if args.format == "table":
@@ -565,7 +585,7 @@ def _task_info(client: OfflineClient, taskid: str) -> dict[str, Any]:
     from .status import confirmed
 
     try:
-        return client.get_task_by_task_id(taskid=taskid).get("taskInfo") or {}
+        return client.get_task_by_task_id(taskid=taskid)
     except ApiError as exc:  # "does not exist" only when the task list confirms it
         raise confirmed(client, taskid, exc) from None
 
@@ -575,9 +595,9 @@ def _print_tasks(infos: Any, fmt: str) -> None:
         print(json.dumps(list(infos), indent=2, ensure_ascii=False))
         return
     if fmt == "table":
-        print(LIST_HEADER)
+        table = _list_table(sys.stdout)
         for info in infos:
-            print(_list_row(info))
+            table.row(_list_cells(info))
         return
     for n, info in enumerate(infos):
         if n:
@@ -643,10 +663,10 @@ def run_meta(args: argparse.Namespace) -> int:
     with _client(args, config) as client:
         for n, taskid in enumerate(args.taskids):
             try:
-                answer = client.get_task_meta_info(taskid=taskid)
+                listed = client.get_task_meta_info(taskid=taskid)
             except ApiError as exc:
                 raise meta_error(client, taskid, exc) from None
-            items = list(meta_items(answer))
+            items = list(meta_items(listed))
             if not items:
                 raise ServiceError(f"task {taskid}: GetTaskMetaInfo answered no meta information; {AVINFO_ONLY}")
             if args.format == "json":

@@ -62,12 +62,10 @@ def iter_tasks(client: OfflineClient, start: date, end: date, *, limit: int = PA
     for first, last in windows(start, end):
         marker = 0
         while True:
-            answer = client.get_task_list(startdate=first, enddate=last, marker=marker, limit=limit)
-            items = answer.get("taskInfo") or []
-            yield from (item for item in items if isinstance(item, dict))
-            marker += len(items)
-            total = answer.get("total")
-            if len(items) < limit or (isinstance(total, int) and marker >= total):
+            page = client.get_task_list(startdate=first, enddate=last, marker=marker, limit=limit)
+            yield from page.items
+            marker += len(page.items)
+            if len(page.items) < limit or marker >= page.total:
                 break
 
 
@@ -104,7 +102,7 @@ def find_listed(client: OfflineClient, taskids: Iterable[str]) -> dict[str, dict
     found: dict[str, dict[str, Any]] = {}
     for start, end in _merged(w for w in map(creation_window, wanted) if w is not None):
         for item in iter_tasks(client, start, end):
-            taskid = str(item.get("taskid"))
+            taskid = item["taskid"]
             if taskid in wanted and taskid not in found:
                 found[taskid] = item
                 if len(found) == len(wanted):

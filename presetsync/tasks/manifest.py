@@ -329,7 +329,8 @@ def load_manifest(path: Path | str, *, display: str | None = None) -> Manifest:
     Not checked here: duplicate outputs (:func:`.outputs.check_outputs`) and presets
     (:func:`check_presets`).
     """
-    return check_manifest(load_yaml(path, display=display), path)
+    # every task's source position is asked for (tasks[i], matrix[j].sources[k]): read them at once
+    return check_manifest(load_yaml(path, display=display, track_depth=4), path)
 
 
 def check_manifest(doc: YamlDocument, path: Path | str) -> Manifest:

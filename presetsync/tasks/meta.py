@@ -2,8 +2,9 @@
 
 GetTaskMetaInfo answers ``{"metaInfo": [{"taskid", "meta_info", "createTime"}]}`` where
 ``meta_info`` is a JSON *string* holding ffprobe's output (``streams``, ``format``). The Java
-SDK and the later API spell the list ``metaList`` / ``MetaList`` and the item ``metaInfo`` /
-``MetaInfo``; all are accepted. The summary reads::
+SDK and the later API spell the list ``metaList`` / ``MetaList`` (the client takes any of
+them, see api/operations.py) and the item ``metaInfo`` / ``MetaInfo``; all are accepted. The
+summary reads::
 
     format: QuickTime / MOV (mov,mp4,m4a,3gp,3g2,mj2), 0:02:13.4, 33.4 MB, 2.0 Mbit/s, 2 streams
     stream 0: video h264 (High), 1280x720, 25 fps, yuv420p, 1.9 Mbit/s
@@ -26,17 +27,13 @@ from ..api.client import OfflineClient
 from ..errors import ApiError, ServiceError
 from .status import TaskMissing, listed_or_missing
 
-_LIST_KEYS = ("metaInfo", "metaList", "MetaList")
 _TEXT_KEYS = ("meta_info", "metaInfo", "MetaInfo")
 AVINFO_ONLY = "meta information comes from avinfo tasks (a task with an avinfo preset probes its source)"
 
 
-def meta_items(answer: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(task id, parsed meta) for each item of a GetTaskMetaInfo answer."""
-    items = next((answer[key] for key in _LIST_KEYS if isinstance(answer.get(key), list)), [])
+def meta_items(items: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(task id, parsed meta) for each item GetTaskMetaInfo listed."""
     for item in items:
-        if not isinstance(item, dict):
-            continue
         text = next((item[key] for key in _TEXT_KEYS if key in item), None)
         if isinstance(text, dict):
             yield str(item.get("taskid", "")), text
@@ -80,9 +77,8 @@ def meta_error(client: OfflineClient, taskid: str, error: ApiError) -> ServiceEr
 
 def preset_type(client: OfflineClient, name: str) -> str | None:
     """The presettype of the live preset *name*, or None when there is none."""
-    listed = client.get_preset_list(withDetail=0, presettype="", presets=name).get("presetList") or []
-    for item in listed:
-        if isinstance(item, dict) and item.get("preset") == name:
+    for item in client.get_preset_list(withDetail=0, presettype="", presets=name):
+        if item["preset"] == name:
             return str(item.get("presetType") or item.get("presettype") or "") or None
     return None
 
@@ -159,7 +155,9 @@ def _stream_line(position: int, stream: dict[str, Any]) -> str:
 
 def summarise(meta: dict[str, Any]) -> list[str]:
     """Readable lines: the container, then one line per stream."""
-    fmt = meta.get("format") if isinstance(meta.get("format"), dict) else {}
+    fmt = meta.get("format")
+    if not isinstance(fmt, dict):
+        fmt = {}
     streams = [s for s in meta.get("streams") or [] if isinstance(s, dict)]
     name = fmt.get("format_long_name") or fmt.get("format_name") or "unknown format"
     if fmt.get("format_long_name") and fmt.get("format_name"):

@@ -86,9 +86,7 @@ def read_service(
     insert = "INSERT INTO listed (taskid, id, status, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
     count, page = 0, []
     for info in iter_tasks(client, start, end):
-        taskid = str(info.get("taskid") or "")
-        if not taskid:
-            continue
+        taskid = info["taskid"]  # every listed task has one (GetTaskList's declared result)
         count += 1
         status, created = str(info.get("taskStatus") or "unknown"), str(info.get("createTime") or "")
         page += [(taskid, identity, status, created) for identity in listed_identities(info)]

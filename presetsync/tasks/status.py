@@ -29,6 +29,7 @@ from typing import Any, Callable, TextIO
 
 from ..api.client import OfflineClient
 from ..errors import ApiError, ServiceError
+from ..terminal import STATUS_STYLES, Column, Table
 from .identity import output_of
 from .journal import FAILED, SUBMITTED, Entry, Journal
 from .listing import MARGIN, covering_days, creation_window, find_listed, iter_tasks
@@ -114,7 +115,7 @@ def _confirm_deleted(
 def _status_by_id(client: OfflineClient, taskid: str) -> tuple[str, str, str | None] | ApiError:
     """(task id, status, error) from GetTaskByTaskID, or the ApiError it answered."""
     try:
-        info = client.get_task_by_task_id(taskid=taskid).get("taskInfo") or {}
+        info = client.get_task_by_task_id(taskid=taskid)
     except ApiError as exc:
         return exc
     return taskid, str(info.get("taskStatus") or "unknown"), _error_of(info)
@@ -145,7 +146,7 @@ def refresh(
             covered = (start, end)
             page: list[tuple[str, str, str | None]] = []
             for info in iter_tasks(client, start, end):
-                page.append((str(info.get("taskid")), str(info.get("taskStatus") or "unknown"), _error_of(info)))
+                page.append((info["taskid"], str(info.get("taskStatus") or "unknown"), _error_of(info)))
                 if len(page) >= 100:
                     journal.record_statuses(page, clock())
                     page = []
@@ -206,19 +207,20 @@ def entry_record(entry: Entry) -> dict[str, Any]:
     return record
 
 
-TABLE_HEADER = f"{'ID':<12}  {'STATUS':<10}  {'TASKID':<40}  {'PRESET':<24}  OUTPUT"
+TABLE_COLUMNS = (  # on a narrow terminal: ID left out, PRESET and OUTPUT cut, never TASKID
+    Column("ID", 12, drop=1),
+    Column("STATUS", 10, least=9, styles=STATUS_STYLES),
+    Column("TASKID", 40),
+    Column("PRESET", 24, least=10),
+    Column("OUTPUT", least=12, keep_end=True),
+)
 
 
-def entry_row(entry: Entry) -> str:
+def entry_cells(entry: Entry) -> tuple[list[str], str | None]:
+    """A task's table cells, and its error if any."""
     body = entry.body
-    line = (
-        f"{entry.short_id:<12}  {condition(entry):<10}  {entry.taskid or '-':<40}  "
-        f"{body.get('preset', ''):<24}  {output_of(body)}"
-    )
-    record = entry_record(entry)
-    if record.get("error"):
-        line += f"  ({record['error']})"
-    return line
+    cells = [entry.short_id, condition(entry), entry.taskid or "-", str(body.get("preset", "")), output_of(body)]
+    return cells, entry_record(entry).get("error")
 
 
 def print_scope(journal: Journal, out: TextIO, fmt: str) -> dict[str, int]:
@@ -230,9 +232,10 @@ def print_scope(journal: Journal, out: TextIO, fmt: str) -> dict[str, int]:
             out.write(("," if n else "") + "\n  " + json.dumps(entry_record(entry), ensure_ascii=False))
         out.write('\n],\n"summary": ' + json.dumps(dict(sorted(counts.items()))) + "}\n")
         return counts
-    out.write(TABLE_HEADER + "\n")
+    table = Table(out, TABLE_COLUMNS)
+    table.header()
     for entry in journal.scope_entries():
-        out.write(entry_row(entry) + "\n")
+        table.row(*entry_cells(entry))
     out.write(summary_text(counts) + "\n")
     return counts
 

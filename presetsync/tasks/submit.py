@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..api.client import OfflineClient
+from ..api.results import UnexpectedAnswer
 from ..errors import ApiError, OutcomeUnknown, ServiceError, ServiceUnreachable
 from .journal import FAILED, PLANNED, SENDING, SUBMITTED, Entry, Journal
 from .manifest import TaskSpec
@@ -303,8 +304,8 @@ class Submitter:
         if not journal.claim(entry.id, now()):
             return  # another submitter of a shared journal has it
         try:
-            answer = self.client.create_task(entry.body)
-        except OutcomeUnknown as exc:
+            taskid = self.client.create_task(entry.body)
+        except (OutcomeUnknown, UnexpectedAnswer) as exc:  # sent, but no task id known
             journal.mark_doubt(entry.id, str(exc), now())
             self.progress.add("doubt")
             return
@@ -324,11 +325,6 @@ class Submitter:
             return
         except Exception as exc:  # a bug after sending: the outcome is unknown, settle it
             journal.mark_doubt(entry.id, f"{type(exc).__name__}: {exc}", now())
-            self.progress.add("doubt")
-            return
-        taskid = answer.get("taskid") if isinstance(answer, dict) else None
-        if not isinstance(taskid, str) or not taskid:
-            journal.mark_doubt(entry.id, "CreateTask answered without a taskid", now())
             self.progress.add("doubt")
             return
         journal.mark_submitted(entry.id, taskid, now())

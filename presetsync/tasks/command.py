@@ -379,6 +379,10 @@ def _send(
             result = submitter.run()
         else:
             result = submitter.run(manifest.tasks())
+    except KeyboardInterrupt:  # before the submitter started sending (it reports its own interrupts)
+        progress.finish()
+        print("Interrupted: nothing was sent. Run the same command again to submit.")
+        return ExitStatus.INTERRUPTED
     finally:
         progress.finish()  # also after an error: the bar ends its line and the cursor is shown again
     if result.overwrites:

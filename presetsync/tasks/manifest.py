@@ -231,13 +231,13 @@ class Manifest:
                     }
                     yield _Declared(body, (*path, "sources", index))
 
-    def outputs(self) -> Iterator[tuple[Any, Any, YamlPath]]:
-        """(dstBucket, dstObjectKey, where) of every task, in manifest order: what
+    def outputs(self) -> Iterator[tuple[Any, Any, YamlPath, Any]]:
+        """(dstBucket, dstObjectKey, where, preset) of every task, in manifest order: what
         :meth:`declared` gives, without building bodies (a million tasks take seconds)."""
         defaults = self.defaults()
         for path, item in self.task_items():
             merged = {**defaults, **item}
-            yield merged.get("dstBucket"), merged.get("dstObjectKey"), path
+            yield merged.get("dstBucket"), merged.get("dstObjectKey"), path, merged.get("preset")
         for path, entry in self.matrix_entries():
             template = entry.get("dstObjectKey")
             if not isinstance(template, str) or template_problems(template):
@@ -249,7 +249,7 @@ class Manifest:
                     values = template_values(source, "", index)
                     for preset in presets:
                         values["preset"] = preset
-                        yield bucket, template.format(**values), (*path, "sources", index)
+                        yield bucket, template.format(**values), (*path, "sources", index), preset
 
     def tasks(self) -> Iterator[TaskSpec]:
         """The tasks to send, one at a time: identity, body as sent, where declared."""
@@ -310,24 +310,11 @@ def _template_problems(manifest: Manifest) -> Iterator[Problem]:
                 yield manifest.doc.problem((*path, "dstObjectKey"), message)
 
 
-def _rendered_key_problems(manifest: Manifest) -> Iterator[Problem]:
-    for declared in manifest.declared():
-        if declared.path[0] != "matrix":
-            continue
-        key = declared.body.get("dstObjectKey")
-        if key == "" or (isinstance(key, str) and key.startswith("/")):
-            yield manifest.doc.problem(
-                declared.path,
-                f"the dstObjectKey template gives {key!r} for this source and preset {declared.body['preset']!r}: "
-                "an object key must be non-empty and must not start with '/'",
-            )
-
-
 def load_manifest(path: Path | str, *, display: str | None = None) -> Manifest:
     """Load and check one manifest; every problem found is in ``manifest.problems``.
 
-    Not checked here: duplicate outputs (:func:`.outputs.check_outputs`) and presets
-    (:func:`check_presets`).
+    Not checked here: the rendered outputs (empty or repeated keys:
+    :func:`.outputs.check_outputs`) and presets (:func:`check_presets`).
     """
     # every task's source position is asked for (tasks[i], matrix[j].sources[k]): read them at once
     return check_manifest(load_yaml(path, display=display, track_depth=4), path)
@@ -349,7 +336,6 @@ def check_manifest(doc: YamlDocument, path: Path | str) -> Manifest:
     manifest.problems += _ext_param_problems(manifest)
     manifest.problems += _required_problems(manifest)
     manifest.problems += _template_problems(manifest)
-    manifest.problems += _rendered_key_problems(manifest)
     if all(data.get(key, []) == [] for key in ("tasks", "matrix")):
         manifest.problems.append(
             doc.problem((), "the manifest has no tasks: list them under tasks: or matrix: (sources x presets)")

@@ -152,6 +152,20 @@ def _normalize(kind: str, keywords: tuple[str, ...], value: Any) -> Any:
     return _copy(value)
 
 
+_DEFAULTS: dict[int, tuple[FieldSpec, Any]] = {}  # id(spec) -> (spec, its normalised default)
+
+
+def _normalized_default(spec: FieldSpec) -> Any:
+    """``normalize_value(spec, spec.default)``, once per spec (the entry keeps the spec alive, so
+    its id stays its own)."""
+    entry = _DEFAULTS.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        if len(_DEFAULTS) > 4096:
+            _DEFAULTS.clear()
+        entry = _DEFAULTS[id(spec)] = (spec, normalize_value(spec, spec.default))
+    return entry[1]
+
+
 def _generic_value(value: Any) -> Any:
     """Extra fields: numeric strings become numbers, everything else stays (recursively)."""
     if isinstance(value, Mapping):
@@ -163,8 +177,10 @@ def _generic_value(value: Any) -> Any:
 
 
 def _sorted_items(obj: Mapping[Any, Any], known: Iterable[str]) -> list[tuple[Any, Any]]:
-    known = list(known)
+    known = tuple(known)
     first = [(k, obj[k]) for k in known if k in obj]
+    if len(first) == len(obj):
+        return first  # catalog keys only, the usual case: nothing to sort
     rest = sorted(((k, v) for k, v in obj.items() if k not in known), key=lambda kv: (str(type(kv[0])), str(kv[0])))
     return first + rest
 
@@ -219,7 +235,7 @@ class _Normalizer:
                 if item is None or item == "":
                     continue  # null / "" == absent
                 norm = normalize_value(field, item)
-                if field.has_default and _same(norm, normalize_value(field, field.default)):
+                if field.has_default and _same(norm, _normalized_default(field)):
                     continue
                 out[key] = norm
             elif sub in spec.objects:

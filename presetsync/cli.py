@@ -27,7 +27,7 @@ from .errors import ExitStatus, InputError, PresetsyncError
 from .local import command as serve_command
 from .media import command as preview_command
 from .options import add_config_option, add_connection_options, retry_policy
-from .tasks import command as tasks_command
+from .tasks import parser as tasks_parser
 
 if TYPE_CHECKING:
     from .config import Config
@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=run_export)
 
     serve_command.register(sub)
-    tasks_command.register(sub)
+    tasks_parser.register(sub)
     preview_command.register(sub)
 
     completion = sub.add_parser(

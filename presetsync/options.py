@@ -1,4 +1,4 @@
-"""Command-line options shared by several commands (parsed in cli.py and tasks/command.py)."""
+"""Command-line options shared by several commands (parsed in cli.py and tasks/parser.py)."""
 
 from __future__ import annotations
 

@@ -2,16 +2,20 @@
 
 Data flow::
 
-    manifest ──load+check──▶ TaskSpec stream ──▶ journal (SQLite) ──▶ CreateTask ─┐
-        (manifest.py, check.py)  (identity.py)     (journal.py)       (submit.py) │
-                                                        ▲                         │
-                                                        └── settle (settle.py) ◀──┘ in doubt
+    manifest ──load+check──▶ TaskSpec stream, a chunk at a time ──▶ journal ──▶ CreateTask ─┐
+      (manifest.py, outputs.py,    (identity.py)      (journal.py: SQLite   (submit.py)    │
+       check.py)                                       or PostgreSQL)                      │
+                                   GetTaskList ──▶ reconcile (reconcile.py) ◀──────────────┘
+                                   (listing.py)     before sending, and for tasks in doubt
     status / wait / retry (status.py) ── GetTaskByTaskID, GetTaskList (listing.py)
 
-Modules: ``manifest`` (YAML manifests: checks, lazy expansion), ``identity`` (the body as
-sent and its hash), ``check`` (presets against files and the live service), ``journal``
-(the crash-safe record of every submission), ``settle`` (deciding tasks in doubt through
-GetTaskList), ``submit`` (worker threads, rounds), ``status`` (refresh, wait, retry),
-``listing`` (GetTaskList paging), ``meta`` (meta_info summaries), ``progress`` (stderr
-display), ``command`` (the ``presetsync tasks`` command group).
+Modules: ``manifest`` (YAML manifests: checks, lazy expansion), ``outputs`` (rendered keys
+and duplicate outputs, in one pass), ``identity`` (the body as sent and its hash), ``check``
+(presets against files and the live service), ``journal`` with ``journal_db`` and
+``journal_schema`` (the crash-safe record and claim table, in SQLite or PostgreSQL),
+``reconcile`` (the service decides which tasks exist), ``submit`` (chunks, worker threads,
+rounds), ``status`` (refresh, wait, retry), ``listing`` (GetTaskList paging), ``meta``
+(meta_info summaries), ``progress`` (stderr display), and the ``presetsync tasks`` commands:
+``parser``, ``command`` (submit, retry, status, wait), ``single`` (list, show, top, delete,
+meta).
 """

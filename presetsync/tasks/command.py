@@ -1,4 +1,5 @@
-"""The ``presetsync tasks`` command group.
+"""The ``presetsync tasks`` commands that work on a manifest: submit, retry, status, wait.
+The parser is in :mod:`.parser`; single tasks and the account's list in :mod:`.single`.
 
     presetsync tasks submit MANIFEST [--parallelism N] [--dry-run] [--allow-overwrite] [--quiet]
     presetsync tasks retry MANIFEST [--parallelism N] [--allow-overwrite] [--quiet]
@@ -32,14 +33,13 @@ import argparse
 import json
 import re
 import sys
-import time
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitStatus
-from ..options import add_config_option, add_connection_options, retry_policy
+from ..options import retry_policy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -58,154 +58,6 @@ EXIT_OK, EXIT_INVALID, EXIT_REFUSED, EXIT_FAILED, EXIT_TIMEOUT = (
 )
 TASKID = re.compile(r"[A-Za-z0-9]{35,45}")
 STATUSES = ("init", "exec", "succ", "fail")
-
-
-# --------------------------------------------------------------------------------------------
-# The parser
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    add_config_option(parser)
-    add_connection_options(parser)
-
-
-def _task_ids(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("taskids", nargs="+", metavar="TASKID", help="task id(s), as CreateTask returned them")
-
-
-def _add(sub: Any, name: str, help: str, description: str, func: Any) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=help, description=description)
-    parser.set_defaults(func=func)
-    return parser
-
-
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``presetsync tasks ...`` to the main parser's subparsers."""
-    tasks = subparsers.add_parser(
-        "tasks",
-        help="task manifests: submit (each task exactly once), status, wait, list, retry",
-        description="Transcoding tasks as code: submit a manifest's tasks exactly once (a journal under "
-        ".presetsync/ survives crashes), follow them, and manage single tasks.",
-        epilog="Exit codes: 0 ok, 1 invalid input (nothing sent), 3 refused (nothing sent), "
-        "4 failures or service error (reported), 5 'wait' timed out.",
-    )
-    tasks.set_defaults(func=lambda args: _print_help(tasks))
-    sub = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND")
-
-    submit = _add(
-        sub,
-        "submit",
-        "send a manifest's tasks, each exactly once",
-        "Validate the manifest, check its presets exist in the service, then send every task not yet "
-        "submitted. Safe to run again after any interruption: tasks in doubt are settled through "
-        "GetTaskList before anything is sent again.",
-        run_submit,
-    )
-    submit.add_argument("manifest", type=Path, metavar="MANIFEST")
-    _submit_options(submit)
-    submit.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
-    _common(submit)
-
-    retry = _add(
-        sub,
-        "retry",
-        "send again the manifest's failed tasks",
-        "Resubmit the manifest's tasks whose status is fail and those the service refused, recording their "
-        "new task ids (the old ones stay in the journal's history). Tasks not yet submitted are sent too.",
-        run_retry,
-    )
-    retry.add_argument("manifest", type=Path, metavar="MANIFEST")
-    _submit_options(retry)
-    _common(retry)
-
-    status = _add(
-        sub,
-        "status",
-        "status of a manifest's tasks, or of task ids",
-        "Show each task of MANIFEST with its live status (read from the service), or the tasks given "
-        "by id; without arguments, every task in the journal.",
-        run_status,
-    )
-    status.add_argument("targets", nargs="*", metavar="MANIFEST|TASKID")
-    status.add_argument("--format", choices=("table", "json"), default="table")
-    status.add_argument("--parallelism", type=int, default=None, metavar="N", help="requests in flight")
-    _common(status)
-
-    wait = _add(
-        sub,
-        "wait",
-        "wait until a manifest's tasks are finished",
-        "Poll (with backoff) until every submitted task of MANIFEST is succ or fail. Exit 0 when all "
-        "succeeded, 4 when some failed or are not submitted, 5 on timeout.",
-        run_wait,
-    )
-    wait.add_argument("manifest", type=Path, metavar="MANIFEST")
-    wait.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 5)")
-    wait.add_argument("--parallelism", type=int, default=None, metavar="N", help="requests in flight")
-    _common(wait)
-
-    listing = _add(
-        sub,
-        "list",
-        "list the account's tasks (streamed)",
-        "Page through GetTaskList (100 per request) and print each task as it comes. JSON output is one "
-        "object per line.",
-        run_list,
-    )
-    listing.add_argument("--from", dest="start", metavar="YYYYMMDD", help="first creation day (default: 1st of month)")
-    listing.add_argument("--to", dest="end", metavar="YYYYMMDD", help="last creation day (default: today)")
-    listing.add_argument("--status", choices=STATUSES, help="only tasks in this status")
-    listing.add_argument("--format", choices=("table", "json"), default="table")
-    _common(listing)
-
-    show = _add(sub, "show", "show tasks by id", "Print tasks as GetTaskByTaskID returns them.", run_show)
-    _task_ids(show)
-    show.add_argument("--format", choices=("text", "json"), default="text")
-    _common(show)
-
-    top = _add(sub, "top", "put tasks at the head of the queue", "Call TopTaskByTaskID for each task.", run_top)
-    _task_ids(top)
-    _common(top)
-
-    delete = _add(sub, "delete", "delete tasks", "Call DelTaskByTaskID for each task.", run_delete)
-    _task_ids(delete)
-    _common(delete)
-
-    meta = _add(
-        sub,
-        "meta",
-        "media information of finished tasks",
-        "Read GetTaskMetaInfo and summarise its ffprobe-shaped meta_info: container, duration, size, "
-        "bitrate, and each stream. --format json prints the parsed object.",
-        run_meta,
-    )
-    _task_ids(meta)
-    meta.add_argument("--format", choices=("text", "json"), default="text")
-    _common(meta)
-    return tasks
-
-
-def _submit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--parallelism", type=int, default=None, metavar="N", help="CreateTask requests in flight (default: config, 4)"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    parser.add_argument(
-        "--since",
-        metavar="YYYYMMDD",
-        help="search the service's tasks created since this day for the manifest's tasks before sending "
-        "(default: tasks.lookback_days, 30 days)",
-    )
-    parser.add_argument(
-        "--allow-overwrite",
-        action="store_true",
-        help="send tasks even when an earlier submitted task with a different body wrote the same output",
-    )
-
-
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return EXIT_INVALID
 
 
 # --------------------------------------------------------------------------------------------
@@ -526,7 +378,7 @@ def _print_unsuccessful(journal: Journal, limit: int = 20) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# list, show, top, delete, meta
+# Tasks by id (status, and the commands in single.py)
 
 
 def _list_table(out: Any) -> Any:
@@ -552,36 +404,6 @@ def _list_cells(info: dict[str, Any]) -> list[str]:
     output = f"{info.get('dstBucket', '')}/{info.get('dstObjectKey', '')}"
     fields = ("taskid", "taskStatus", "createTime", "preset")
     return [*(str(info.get(name, "")) for name in fields), output]
-
-
-def run_list(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from .listing import iter_tasks, parse_day
-
-    today = date.today()
-    start = parse_day(args.start, "--from") if args.start else today.replace(day=1)
-    end = parse_day(args.end, "--to") if args.end else today
-    if end < start:
-        raise InputError(f"--to {args.end} is before --from {start:%Y%m%d}")
-    config = _config(args)
-    count = 0
-    with _client(args, config) as client:
-        table = _list_table(sys.stdout) if args.format == "table" else None
-        for info in iter_tasks(client, start, end):
-            if args.status and info.get("taskStatus") != args.status:
-                continue
-            count += 1
-            if table is None:
-                sys.stdout.write(json.dumps(info, ensure_ascii=False) + "\n")
-            else:
-                table.row(_list_cells(info))
-    which = f" with status {args.status}" if args.status else ""
-    summary = f"{count} task{'s' if count != 1 else ''}{which} created from {start:%Y%m%d} to {end:%Y%m%d}"
-    if args.format == "table":
-        print(summary)
-    else:
-        print(summary, file=sys.stderr)
-    return EXIT_OK
 
 
 def _task_info(client: OfflineClient, taskid: str) -> dict[str, Any]:
@@ -610,76 +432,3 @@ def _print_tasks(infos: Any, fmt: str) -> None:
         for key, value in info.items():
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
             print(f"{key + ':':<{width + 1}} {shown}")
-
-
-def run_show(args: argparse.Namespace) -> int:
-    config = _config(args)
-    with _client(args, config) as client:
-        _print_tasks((_task_info(client, taskid) for taskid in args.taskids), args.format)
-    return EXIT_OK
-
-
-def run_top(args: argparse.Namespace) -> int:
-    from ..errors import ApiError
-    from .status import confirmed
-
-    config = _config(args)
-    with _client(args, config) as client:
-        for taskid in args.taskids:
-            try:
-                status = (_task_info(client, taskid).get("taskStatus") or "").lower()
-                if status in ("succ", "fail"):
-                    print(f"{taskid}: already finished ({status}): there is no queue to move it in")
-                    continue
-                client.top_task_by_task_id(taskid=taskid)
-            except ApiError as exc:
-                raise confirmed(client, taskid, exc) from None
-            print(f"{taskid}: moved to the head of the queue ({status or 'waiting'})")
-    return EXIT_OK
-
-
-def run_delete(args: argparse.Namespace) -> int:
-    from ..errors import ApiError
-    from .status import TaskMissing, confirmed
-
-    config = _config(args)
-    with _client(args, config) as client:
-        with _journal(args, config, client, mode="read") as journal:
-            for taskid in args.taskids:
-                try:
-                    client.del_task_by_task_id(taskid=taskid)
-                except ApiError as exc:
-                    # DelTaskByTaskID is retried after a lost answer: an error, then, is done when
-                    # the task list confirms the task is gone
-                    error = confirmed(client, taskid, exc)
-                    if not (isinstance(error, TaskMissing) and exc.attempts > 1):
-                        raise error from None
-                journal.record_statuses([(taskid, "deleted", "deleted with presetsync tasks delete")], time.time())
-                print(f"{taskid}: deleted")
-    return EXIT_OK
-
-
-def run_meta(args: argparse.Namespace) -> int:
-    from ..errors import ApiError, ServiceError
-    from .meta import AVINFO_ONLY, meta_error, meta_items, summarise
-
-    config = _config(args)
-    with _client(args, config) as client:
-        for n, taskid in enumerate(args.taskids):
-            try:
-                listed = client.get_task_meta_info(taskid=taskid)
-            except ApiError as exc:
-                raise meta_error(client, taskid, exc) from None
-            items = list(meta_items(listed))
-            if not items:
-                raise ServiceError(f"task {taskid}: GetTaskMetaInfo answered no meta information; {AVINFO_ONLY}")
-            if args.format == "json":
-                print(json.dumps(items[0][1] if len(items) == 1 else dict(items), indent=2, ensure_ascii=False))
-                continue
-            if n:
-                print()
-            for item_id, meta in items:
-                print(f"task {item_id or taskid}")
-                for line in summarise(meta):
-                    print(f"  {line}")
-    return EXIT_OK

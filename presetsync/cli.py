@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .api.operations import OPERATIONS
-from .connect import open_client
+from .connect import client_for
 from .errors import ExitStatus, InputError, PresetsyncError
 from .local import command as serve_command
 from .media import command as preview_command
-from .options import add_config_option, add_connection_options, retry_policy
+from .options import add_config_option, add_connection_options
 from .tasks import parser as tasks_parser
 
 if TYPE_CHECKING:
@@ -224,17 +224,6 @@ def _parse_call_args(operation: str, pairs: Sequence[str], body: str | None) -> 
     return args
 
 
-def client_for(args: argparse.Namespace, config: Config):
-    """The client a command talks through: flags override presetsync.yaml."""
-    return open_client(
-        args.endpoint or config.endpoint,
-        args.region or config.region,
-        state_dir=config.base_dir / ".presetsync",
-        use_ssl=args.use_ssl,
-        retry=retry_policy(args, config),
-    )
-
-
 def run_call(args: argparse.Namespace) -> int:
     call_args = _parse_call_args(args.operation, args.args, args.body)
     config = load_config(args.config)
@@ -409,7 +398,7 @@ def run_apply(args: argparse.Namespace) -> int:
             client,
             live,
             options,
-            audit=AuditLog(config.base_dir / ".presetsync" / "apply-log.jsonl"),
+            audit=AuditLog(config.state_dir / "apply-log.jsonl"),
             write=lambda text: print(text, flush=True),
             confirm=None if args.auto_approve else lambda: _confirm(prompt),
         )

@@ -70,6 +70,13 @@ class Config:
     tasks: dict[str, Any] = field(default_factory=dict)
     lint: LintSettings = field(default_factory=LintSettings)
 
+    @property
+    def state_dir(self) -> Path:
+        """``.presetsync/`` beside the config file: journals, audit log, the embedded service."""
+        from .state import STATE_DIR_NAME
+
+        return self.base_dir / STATE_DIR_NAME
+
     def extra_fields_for(self, presettype: str) -> tuple[str, ...]:
         return self.extra_fields.get(presettype, ())
 

@@ -10,12 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api.client import OfflineClient
+    import argparse
 
-LOCAL = "local"
+    from .api.client import OfflineClient
+    from .config import Config
+
+LOCAL = "local"  # the embedded service's endpoint setting
+
+
+def client_for(args: argparse.Namespace, config: Config, parallelism: int = 4) -> Any:
+    """The client every command talks through (a context manager): flags override
+    presetsync.yaml; a connection pool for *parallelism* requests in flight."""
+    from .options import retry_policy
+
+    return open_client(
+        getattr(args, "endpoint", None) or config.endpoint,
+        getattr(args, "region", None) or config.region,
+        state_dir=config.state_dir,
+        use_ssl=getattr(args, "use_ssl", False),
+        pool_size=max(16, parallelism),
+        retry=retry_policy(args, config),
+    )
 
 
 @contextmanager

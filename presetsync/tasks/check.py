@@ -83,7 +83,7 @@ def read_live_presets(config: Config | None) -> tuple[set[str] | None, str]:
         with open_client(
             config.endpoint,
             config.region,
-            state_dir=config.base_dir / ".presetsync",
+            state_dir=config.state_dir,
             retry=RetryPolicy(max_attempts=2, base=0.2, cap=1.0),
             connect_timeout=5.0,
             read_timeout=20.0,

@@ -33,17 +33,13 @@ import argparse
 import json
 import re
 import sys
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitStatus
-from ..options import retry_policy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from ..api.client import OfflineClient
     from ..config import Config
     from .journal import Journal
@@ -106,20 +102,11 @@ def _lookback_days(args: argparse.Namespace, config: Config) -> float:
     return _seconds_setting(config, "lookback_days", DEFAULT_LOOKBACK_DAYS)
 
 
-@contextmanager
-def _client(args: argparse.Namespace, config: Config, parallelism: int = 4) -> Iterator[OfflineClient]:
+def _client(args: argparse.Namespace, config: Config, parallelism: int = 4) -> Any:
     """The client (flags override presetsync.yaml), with a connection pool for *parallelism*."""
-    from ..connect import open_client
+    from ..connect import client_for
 
-    with open_client(
-        args.endpoint or config.endpoint,
-        args.region or config.region,
-        state_dir=config.base_dir / ".presetsync",
-        use_ssl=args.use_ssl,
-        pool_size=max(16, parallelism),
-        retry=retry_policy(args, config),
-    ) as client:
-        yield client
+    return client_for(args, config, parallelism)
 
 
 def _journal(args: argparse.Namespace, config: Config, client: OfflineClient, *, mode: str = "write") -> Journal:
@@ -131,12 +118,13 @@ def _journal(args: argparse.Namespace, config: Config, client: OfflineClient, *,
     """
     import os
 
+    from ..connect import LOCAL
     from .journal import Journal, journal_path, target_key
 
     setting = args.endpoint or config.endpoint
-    endpoint = "local" if setting == "local" else client.endpoint
+    endpoint = LOCAL if setting == LOCAL else client.endpoint
     target = target_key(endpoint, client.credentials.access_key_id)
-    state_dir = config.base_dir / ".presetsync"
+    state_dir = config.state_dir
     url = os.environ.get("PRESETSYNC_JOURNAL") or config.journal
     readonly = mode == "dry" or (mode == "read" and not url and not journal_path(state_dir, target).exists())
     return Journal.open(state_dir, target, endpoint=endpoint, readonly=readonly, url=url)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .presets.catalog import config_schema
-from .presets.model import Problem
+from .inputs.problems import Problem
+from .inputs.schemas import config_schema
 
 CONFIG_NAMES = ("presetsync.yaml", "presetsync.yml")
 NO_CONFIG = "no presetsync.yaml here (use -c FILE, or create one: see README)"
@@ -125,8 +125,8 @@ def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Conf
     # here: without a configuration file, no YAML nor jsonschema to import
     import jsonschema
 
-    from .presets.files import load_yaml
-    from .presets.validate import SchemaErrorTranslator
+    from .inputs.documents import load_yaml
+    from .inputs.schema_messages import SchemaErrorTranslator
 
     doc = load_yaml(path, allow_empty=True)
     if doc.problems:

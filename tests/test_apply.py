@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from presetsync.cli import main
-from presetsync.presets.apply import CONFLICT, DONE, Applier, steps_for
+from presetsync.presets.apply import Applier
 from presetsync.presets.live import fetch_live
 from presetsync.presets.plan import build_plan
+from presetsync.presets.steps import CONFLICT, DONE, steps_for
 from presetsync.presets.validate import load_presets
 
 

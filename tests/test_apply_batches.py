@@ -8,9 +8,10 @@ import yaml
 from test_apply import Repo, preset
 
 from presetsync.local.faults import Faults
-from presetsync.presets.apply import BATCH, CONFLICT, DONE, Applier, steps_for
+from presetsync.presets.apply import BATCH, Applier
 from presetsync.presets.live import fetch_live
 from presetsync.presets.plan import build_plan
+from presetsync.presets.steps import CONFLICT, DONE, steps_for
 from presetsync.presets.validate import load_presets
 
 

@@ -7,10 +7,11 @@ import yaml
 
 from presetsync.errors import ServiceError
 from presetsync.local.faults import Faults
-from presetsync.presets.apply import DONE, Applier, steps_for
+from presetsync.presets.apply import Applier
 from presetsync.presets.live import fetch_live
 from presetsync.presets.normalize import normalize_preset
 from presetsync.presets.plan import build_plan
+from presetsync.presets.steps import DONE, steps_for
 from presetsync.presets.validate import load_presets
 
 DRILL = Faults(fail_rate=0.20, throttle_rate=0.10, drop_rate=0.05, seed=20261125)

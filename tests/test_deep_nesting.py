@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from presetsync.cli import main
-from presetsync.presets.files import MAX_DEPTH, parse_yaml
+from presetsync.inputs.documents import parse_yaml
+from presetsync.inputs.nodes import MAX_DEPTH
 from presetsync.tasks.manifest import load_manifest
 
 TOO_DEEP = f"lists and mappings are nested more than {MAX_DEPTH} levels deep here; refused"

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from presetsync.presets.files import Positions, discover, load_yaml, parse_yaml
-from presetsync.presets.model import Problem
+from presetsync.inputs.discovery import discover
+from presetsync.inputs.documents import load_yaml, parse_yaml
+from presetsync.inputs.positions import Positions
+from presetsync.inputs.problems import Problem
 
 
 def _problems(doc) -> list[str]:

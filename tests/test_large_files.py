@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from presetsync.cli import main
-from presetsync.presets import files
-from presetsync.presets.files import ALIAS_FACTOR, MAX_ALIAS_VALUES, load_yaml, parse_yaml
+from presetsync.inputs import documents
+from presetsync.inputs.documents import load_yaml, parse_yaml
+from presetsync.inputs.nodes import ALIAS_FACTOR, MAX_ALIAS_VALUES
 from presetsync.presets.validate import load_presets
 
 COUNT = 10_000  # one file of this many presets validates
@@ -48,7 +49,7 @@ def test_one_file_of_10000_presets_without_aliases_validates(tmp_path, monkeypat
 def test_problems_deep_inside_a_big_file_are_at_their_line_and_column(kept, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     if not kept:  # as for files over 1 MiB: positions are read from the file again when needed
-        monkeypatch.setattr(files, "_KEPT_TEXT", 0)
+        monkeypatch.setattr(documents, "_KEPT_TEXT", 0)
     presets = [_preset(i) for i in range(SMALLER)]
     presets[1_500]["param"]["VIDEO"]["vb"] = "99m"
     presets[1_800]["param"]["AUDIO"]["acodec"] = "aax"
@@ -75,7 +76,7 @@ def test_problems_deep_inside_a_big_file_are_at_their_line_and_column(kept, tmp_
 
 
 def test_a_file_changed_after_loading_falls_back_to_the_positions_already_known(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "_KEPT_TEXT", 0)
+    monkeypatch.setattr(documents, "_KEPT_TEXT", 0)
     path = tmp_path / "web.yaml"
     path.write_text("presets:\n  - preset: a\n    param:\n      VIDEO: {vb: 1m}\n")
     doc = load_yaml(path)

@@ -23,8 +23,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from presetsync.inputs.positions import ITEMS
 from presetsync.local.server import LocalService
-from presetsync.presets.catalog import ITEMS, FieldSpec, catalog
+from presetsync.presets.catalog import FieldSpec, catalog
 from presetsync.presets.live import fetch_live
 from presetsync.presets.normalize import normalize_value
 from presetsync.presets.plan import ABSENT, CREATE, UPDATE, FieldChange, Plan, build_plan, field_changes

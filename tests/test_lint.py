@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from presetsync.cli import main
-from presetsync.presets.catalog import config_schema
+from presetsync.inputs.schemas import config_schema
 from presetsync.presets.lint import RULES
 
 TESTS = Path(__file__).parent

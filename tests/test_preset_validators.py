@@ -9,9 +9,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from presetsync.presets.catalog import preset_file_schema, presettypes
-from presetsync.presets.files import YamlDocument, load_yaml
-from presetsync.presets.validate import _file_validators, _PresetTranslator, preset_validators
+from presetsync.inputs.documents import YamlDocument, load_yaml
+from presetsync.inputs.schemas import preset_file_schema
+from presetsync.presets.catalog import presettypes
+from presetsync.presets.preset_messages import _PresetTranslator
+from presetsync.presets.validators import _file_validators, preset_validators
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "presets"

@@ -12,8 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from presetsync.inputs import schemas
+from presetsync.inputs.documents import load_yaml
 from presetsync.presets import catalog
-from presetsync.presets.files import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
@@ -62,8 +63,8 @@ def test_every_property_has_a_title_and_a_description_for_editors(name: str):
 
 
 def test_schemas_load_through_the_package_or_the_source_tree():
-    assert catalog.preset_file_schema() == _raw("preset-file.schema.json")
-    assert catalog.config_schema() == _raw("config.schema.json")
+    assert schemas.preset_file_schema() == _raw("preset-file.schema.json")
+    assert schemas.config_schema() == _raw("config.schema.json")
 
 
 def test_every_param_leaf_is_annotated_for_the_catalog():

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from presetsync.cli import main
+from presetsync.inputs import schemas
 from presetsync.local.params import AVOP_RULES, MAX_PIXELS
 from presetsync.presets import catalog
 
@@ -90,7 +91,7 @@ def test_values_over_a_maximum_are_refused_with_file_and_line(tmp_path, capsys, 
     for key in field.split("."):
         leaf = leaf[key]
     if not isinstance(leaf, str):  # a JSON Schema maximum bounds numbers, not "11m"
-        editor = jsonschema.Draft202012Validator(catalog.preset_file_schema())
+        editor = jsonschema.Draft202012Validator(schemas.preset_file_schema())
         assert list(editor.iter_errors(document)) != [], "editors see it too"
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from presetsync.config import Config
-from presetsync.presets.files import parse_yaml
-from presetsync.presets.model import Problem
+from presetsync.inputs.documents import parse_yaml
+from presetsync.inputs.problems import Problem
 from presetsync.presets.validate import check_document, check_field, load_presets, validate_paths
 
 ROOT = Path(__file__).resolve().parent.parent

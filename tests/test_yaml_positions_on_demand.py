@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from presetsync.presets.files import parse_yaml
+from presetsync.inputs.documents import parse_yaml
 
 DOCS = [
     "presets:\n  - preset: a\n    param:\n      VIDEO: {vb: 1m, vr: 25}\n      AUDIO:\n        ab: 64k\n",

@@ -2,10 +2,13 @@
 
     from presetsync.local import LocalService, Faults, start_embedded
 
-Modules: ``server`` (HTTP, :class:`LocalService`), ``handlers`` (the eleven operations),
-``store`` (SQLite), ``auth`` (accounts, signatures), ``faults`` (fault injection),
-``params`` (preset param rules), ``mediainfo`` (made-up ffprobe output), ``protocol``
-(the errNum table), ``embedded`` (``--endpoint local``), ``command`` (``presetsync serve``).
+Modules: ``server`` (:class:`LocalService`: life cycle, accounts, routing), ``http``
+(reading requests within their limits and timeouts, fault injection, writing answers),
+``handlers`` (the eleven operations: the preset ones), ``tasks_ops`` (the task operations),
+``operation_base`` (their dispatch, argument readers and time texts), ``store`` (SQLite),
+``auth`` (accounts, signatures), ``faults`` (fault injection), ``params`` (preset param
+rules), ``mediainfo`` (made-up ffprobe output), ``protocol`` (the errNum table),
+``embedded`` (``--endpoint local``), ``command`` (``presetsync serve``).
 The names below are imported lazily, so that ``command`` stays cheap for the CLI to import.
 """
 

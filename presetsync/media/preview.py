@@ -344,7 +344,8 @@ def _target(preset: Any, logos: tuple[Any, ...] = ()) -> Target:
 def targets_from(arg: str, config: Any) -> list[Target]:
     """The presets PRESET_OR_FILE names: a preset YAML file (all its presets), or a preset
     name from the config's preset files (``avop|avlogo`` for a chain)."""
-    from ..presets.validate import did_you_mean, load_presets
+    from ..inputs.schema_messages import did_you_mean
+    from ..presets.validate import load_presets
 
     path = Path(arg)
     is_file = path.suffix.lower() in (".yaml", ".yml") or path.is_file()

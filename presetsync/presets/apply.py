@@ -16,117 +16,31 @@ in the desired state the step is done; if it is still in the state it was planne
 after a lost response, nothing happened and the write is sent again (at most ``max_rounds``
 times); anything else is a failure. Nothing is ever reported done unless the service said so
 or a read-back showed it.
+
+The values it works with (steps, outcomes, the result, the audit log) are in
+:mod:`presetsync.presets.steps`.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from ..api.client import OfflineClient
 from ..errors import ApiError, OutcomeUnknown, ServiceError
-from ..state import private_file
 from .live import LivePreset, fetch_live, fingerprint
 from .normalize import normalize_preset
-from .plan import CREATE, DELETE, REPLACE, UPDATE, Change, Plan
+from .plan import CREATE, UPDATE, Plan
 from .render import render_text
+from .steps import CONFLICT, DONE, FAILED, SKIPPED, ApplyResult, AuditLog, Outcome, Step, format_outcome, steps_for
 
-DONE, FAILED, CONFLICT, SKIPPED = "done", "failed", "conflict", "skipped"
 # Names per GetPresetList(presets=NAME,...): names have at most 32 characters, so the query
 # stays under about 1.7 KB; at 50 changes a read, reads add 2% to the requests of an apply.
 BATCH = 50
-
-
-@dataclass(frozen=True)
-class Step:
-    """One write: ``create`` (Preset), ``update`` (UpdatePreset) or ``delete`` (DelPreset)."""
-
-    action: str
-    name: str
-    presettype: str
-    expect: str | None  # fingerprint of the live preset the plan saw; None: it did not exist
-    body: dict | None = None  # what to send for create and update
-    phase: int = 0
-    after: str | None = None  # for a replacement's create: the name whose delete must be done first
-    target: dict | None = field(default=None, compare=False, repr=False)  # the plan's normalised body
-
-
-@dataclass(frozen=True)
-class Outcome:
-    step: Step
-    status: str
-    message: str = ""
-    before: str | None = None  # fingerprint seen just before writing
-    after: str | None = None  # fingerprint once done (None: deleted or unknown)
-
-
-@dataclass
-class ApplyResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-    interrupted: bool = False  # Ctrl-C: writes in flight were settled, nothing more was started
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    def summary(self) -> str:
-        line = (
-            f"Apply: {self.count(DONE)} done, {self.count(FAILED)} failed, "
-            f"{self.count(CONFLICT)} conflict(s), {self.count(SKIPPED)} skipped."
-        )
-        if self.interrupted:
-            line += (
-                f"\nInterrupted: {self.count(DONE)} done, {self.count(FAILED)} failed, "
-                f"{self.count(SKIPPED)} not started. Run the same apply again to finish: "
-                "what is already done is skipped."
-            )
-        return line
-
-
-def steps_for(changes: Iterable[Change]) -> list[Step]:
-    """Plan changes as steps (a replacement is a delete, then a create)."""
-    steps = []
-    for c in changes:
-        expect = c.fingerprint
-        if c.action == REPLACE:
-            steps.append(Step(DELETE, c.name, c.presettype, expect, phase=0))
-            steps.append(Step(CREATE, c.name, c.presettype, None, c.body, phase=1, after=c.name, target=c.after))
-        elif c.action == CREATE:
-            steps.append(Step(CREATE, c.name, c.presettype, expect, c.body, phase=1, target=c.after))
-        elif c.action == UPDATE:
-            steps.append(Step(UPDATE, c.name, c.presettype, expect, c.body, phase=2, target=c.after))
-        elif c.action == DELETE:
-            steps.append(Step(DELETE, c.name, c.presettype, expect, phase=3))
-    return steps
-
-
-class AuditLog:
-    """Appends one JSON line per step outcome; never a secret (only names and fingerprints)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.Lock()
-        private_file(path)
-
-    def write(self, outcome: Outcome) -> None:
-        record = {
-            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "preset": outcome.step.name,
-            "action": outcome.step.action,
-            "before": outcome.before,
-            "after": outcome.after,
-            "outcome": outcome.status,
-            "message": outcome.message,
-        }
-        line = json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line)
 
 
 @dataclass(eq=False)
@@ -388,16 +302,6 @@ class _Phase:
                 self.reading = False
                 self.ready.extend(again)
                 self.cond.notify_all()
-
-
-def format_outcome(outcome: Outcome) -> str:
-    verbs = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
-    step = outcome.step
-    if outcome.status == DONE:
-        text = f"  {verbs[step.action]} {step.name}"
-    else:
-        text = f"  {outcome.status.upper()} {step.action} {step.name}"
-    return text + (f": {outcome.message}" if outcome.message else "")
 
 
 @dataclass(frozen=True)

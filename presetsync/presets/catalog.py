@@ -15,25 +15,18 @@ The rest comes from the standard keywords of the same property: ``default``, ``m
 but undocumented fields under ``"x-presetsync-extras"`` (dotted path -> note), used to explain
 "unknown field" problems.
 
-Schemas are loaded with ``importlib.resources`` from the package ``presetsync.schemas``; where
-that does not work (Python 3.9, or a source checkout), from ``presetsync/schemas/`` or the
-repository's ``schemas/``.
+The schema files are read by :mod:`presetsync.inputs.schemas`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-SCHEMA_PACKAGE = "presetsync.schemas"
-PRESET_FILE_SCHEMA = "preset-file.schema.json"
-CONFIG_SCHEMA = "config.schema.json"
-#: Path component that stands for "every item" of an array in a field path (``IMAGE.*.logoUrl``).
-ITEMS = "*"
+from ..inputs.positions import ITEMS, dotted
+from ..inputs.schemas import preset_file_schema
 
 KINDS = ("bitrate", "integer", "number", "string")
 
@@ -44,38 +37,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-def _schema_text(name: str) -> str:
-    import importlib.resources  # here: a few milliseconds that --version and --help do without
-
-    try:
-        resource = importlib.resources.files(SCHEMA_PACKAGE).joinpath(name)
-        if resource.is_file():
-            return resource.read_text(encoding="utf-8")
-    except (ImportError, AttributeError, TypeError, OSError):
-        pass
-    # Python 3.9 cannot open resources of a namespace package: look where setup.cfg installs
-    # the schemas (presetsync/schemas/), then in a source checkout (schemas/ beside the package).
-    package_dir = Path(__file__).resolve().parent.parent
-    for folder in (package_dir / "schemas", package_dir.parent / "schemas"):
-        if (folder / name).is_file():
-            return (folder / name).read_text(encoding="utf-8")
-    raise FileNotFoundError(f"schema {name} is not installed with presetsync (looked in {SCHEMA_PACKAGE})")
-
-
-@functools.cache
-def load_schema(name: str) -> dict[str, Any]:
-    """A schema by file name, parsed (cached: do not modify it)."""
-    return json.loads(_schema_text(name))
-
-
-def preset_file_schema() -> dict[str, Any]:
-    return load_schema(PRESET_FILE_SCHEMA)
-
-
-def config_schema() -> dict[str, Any]:
-    return load_schema(CONFIG_SCHEMA)
 
 
 def resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -155,19 +116,6 @@ class PresetTypeSpec:
         names = [dotted(path) for path in self.objects if path]
         names.extend(spec.name for spec in self.fields.values())
         return names
-
-
-def dotted(path: tuple[str | int, ...]) -> str:
-    """``("IMAGE", "*", "logoUrl")`` -> ``IMAGE[].logoUrl``; ``("IMAGE", 0, "x")`` -> ``IMAGE[0].x``."""
-    out = ""
-    for part in path:
-        if part == ITEMS:
-            out += "[]"
-        elif isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
 
 
 def generic_path(path: tuple[str | int, ...]) -> tuple[str, ...]:

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .files import PRESET_SUFFIXES, load_yaml
+from ..inputs.discovery import PRESET_SUFFIXES
+from ..inputs.documents import load_yaml
 
 if TYPE_CHECKING:
     from ..config import Config

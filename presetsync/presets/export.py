@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from .catalog import PRESET_FILE_SCHEMA, field_table, load_schema
-from .files import parse_yaml
+from ..inputs.documents import parse_yaml
+from ..inputs.problems import Problem
+from ..inputs.schemas import PRESET_FILE_SCHEMA, load_schema
+from .catalog import field_table
 from .live import LivePreset
-from .model import Problem
 from .normalize import normalize_preset
 from .plan import matches
 from .validate import check_document

@@ -1,8 +1,8 @@
 """Plain values shared by loading, validation, planning and rendering.
 
-``Problem`` is one thing wrong with an input file, with its position; ``DesiredPreset`` is one
-preset as written in a file (its ``param`` is exactly what apply sends); the plan's actions and
-:func:`matches`, the glob rule of ``manage:``, ``protect:`` and ``--target``.
+``DesiredPreset`` is one preset as written in a file (its ``param`` is exactly what apply
+sends); the plan's actions and :func:`matches`, the glob rule of ``manage:``, ``protect:`` and
+``--target``. A problem in a file is :class:`presetsync.inputs.problems.Problem`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .files import Positions, YamlPath
+    from ..inputs.positions import Positions, YamlPath
 
 CREATE, UPDATE, REPLACE, DELETE, UNCHANGED = "create", "update", "replace", "delete", "unchanged"
 ACTIONS = (CREATE, UPDATE, REPLACE, DELETE)
@@ -24,31 +23,6 @@ ACTIONS = (CREATE, UPDATE, REPLACE, DELETE)
 def matches(name: str, globs: Iterable[str]) -> bool:
     """True when *name* matches one of the (case-sensitive) *globs*."""
     return any(fnmatchcase(name, g) for g in globs)
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One problem in an input file. ``line``/``col`` are 1-based; 0 means "not known".
-
-    ``str(problem)`` is ``file:line:col: message`` (``file: message`` when there is no line),
-    the format editors and CI annotations understand. Problems sort by file, line, column.
-    """
-
-    file: str
-    line: int = 0
-    col: int = 0
-    message: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.file, str):
-            object.__setattr__(self, "file", str(self.file))
-
-    def __str__(self) -> str:
-        if self.line <= 0:
-            return f"{self.file}: {self.message}"
-        if self.col <= 0:
-            return f"{self.file}:{self.line}: {self.message}"
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 
 _PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
@@ -108,16 +82,3 @@ class DesiredPreset:
             out["description"] = self.description
         out["param"] = self.param
         return out
-
-
-def display_path(path: Path | str, cwd: Path | None = None) -> str:
-    """A path for messages: relative to *cwd* (default: the current directory) when it lies
-    below it, otherwise as given."""
-    p = Path(path)
-    if not p.is_absolute():
-        return str(p)
-    base = (cwd or Path.cwd()).resolve()
-    try:
-        return str(p.relative_to(base))
-    except ValueError:
-        return str(p)

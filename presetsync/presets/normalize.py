@@ -39,7 +39,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Union, overload
 
-from .catalog import ITEMS, FieldSpec, PresetTypeSpec, presettype_spec
+from ..inputs.positions import ITEMS
+from .catalog import FieldSpec, PresetTypeSpec, presettype_spec
 
 _BITRATE = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)([kKmM][bB]?)?")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")

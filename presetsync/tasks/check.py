@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 from ..api.client import OfflineClient, RetryPolicy
 from ..errors import ApiError, CredentialsError, PresetsyncError, ServiceUnreachable
-from ..presets.files import YamlDocument
-from ..presets.model import DesiredPreset, Problem
+from ..inputs.documents import YamlDocument
+from ..inputs.problems import Problem
+from ..presets.model import DesiredPreset
 from .manifest import KnownPresets, Manifest, check_manifest, check_presets, referenced_presets
 from .outputs import check_outputs
 

@@ -42,10 +42,11 @@ from typing import Any
 
 import jsonschema
 
-from ..presets.catalog import load_schema
-from ..presets.files import YamlDocument, YamlPath, load_yaml
-from ..presets.model import Problem
-from ..presets.validate import SchemaErrorTranslator, did_you_mean, type_phrase
+from ..inputs.documents import YamlDocument, load_yaml
+from ..inputs.positions import YamlPath
+from ..inputs.problems import Problem
+from ..inputs.schema_messages import SchemaErrorTranslator, did_you_mean, type_phrase
+from ..inputs.schemas import load_schema
 from .identity import REQUIRED, output_of, sendable, task_identity
 
 MANIFEST_SCHEMA = "task-manifest.schema.json"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from ..presets.files import YamlPath
-from ..presets.model import Problem
+from ..inputs.positions import YamlPath
+from ..inputs.problems import Problem
 from .manifest import Manifest
 
 

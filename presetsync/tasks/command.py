@@ -1,30 +1,9 @@
-"""The ``presetsync tasks`` commands that work on a manifest: submit, retry, status, wait.
-The parser is in :mod:`.parser`; single tasks and the account's list in :mod:`.single`.
+"""The ``presetsync tasks`` commands that work on a manifest: submit, retry, status, wait,
+and the shared steps of every tasks command (config, client, journal, manifest).
 
-    presetsync tasks submit MANIFEST [--parallelism N] [--dry-run] [--allow-overwrite] [--quiet]
-    presetsync tasks retry MANIFEST [--parallelism N] [--allow-overwrite] [--quiet]
-    presetsync tasks status [MANIFEST | TASKID...] [--format table|json]
-    presetsync tasks wait MANIFEST [--timeout S]
-    presetsync tasks list [--from YYYYMMDD] [--to YYYYMMDD] [--status S] [--format table|json]
-    presetsync tasks show TASKID... [--format text|json]
-    presetsync tasks top TASKID...
-    presetsync tasks delete TASKID...
-    presetsync tasks meta TASKID... [--format text|json]
-
-Every command takes ``-c/--config``, ``--endpoint`` (a URL or ``local``), ``--region`` and
-``--use-ssl``. Exit codes (on top of README's table):
-
-* submit, retry: 0 every task of the manifest is submitted; 1 invalid manifest, a preset
-  that does not exist, bad flags (nothing sent); 3 refused (the journal is in use by another
-  submission, or tasks would overwrite the outputs of other submitted tasks without
-  ``--allow-overwrite``; nothing sent); 4 some tasks failed, are in doubt or were not sent
-  (reported), or a service error;
-* wait: 0 every task succeeded; 4 some task failed, was deleted or is not submitted;
-  :data:`EXIT_TIMEOUT` (5) the timeout passed with tasks still running;
-* status, list, show, top, delete, meta: 0; 1 bad arguments; 4 service error (a task id that
-  does not exist included).
-
-Command functions take the parsed ``args``; cli.py maps exceptions to exit codes.
+The parser, the usage and the exit codes are in :mod:`.parser`; single tasks and the
+account's list in :mod:`.single`. Command functions take the parsed ``args``; cli.py maps
+exceptions to exit codes.
 """
 
 from __future__ import annotations

@@ -20,14 +20,6 @@ from .media import command as preview_command
 if TYPE_CHECKING:
     from .config import Config
 
-EXIT_OK, EXIT_INVALID, EXIT_CHANGES, EXIT_REFUSED, EXIT_SERVICE = (
-    ExitStatus.OK,
-    ExitStatus.ERROR,
-    ExitStatus.CHANGES,
-    ExitStatus.REFUSED,
-    ExitStatus.PARTIAL,
-)
-
 
 def load_config(path: Path | None) -> Config:
     """presetsync.yaml (see config.py), imported on first use: ``--version`` and ``--help`` need
@@ -76,7 +68,7 @@ def run_call(args: argparse.Namespace) -> int:
     with client_for(args, config) as client:
         result = client.call(args.operation, call_args)
     print(json.dumps(result, indent=2, ensure_ascii=False))
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -89,7 +81,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
         paths = configured_files(paths, config)
         if not paths:
-            return EXIT_OK  # none of the files is presetsync's
+            return ExitStatus.OK  # none of the files is presetsync's
     return validate_paths(paths or None, config)
 
 
@@ -150,7 +142,7 @@ def run_plan(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     loaded = _load_preset_files(args, config)
     if loaded is None:
-        return EXIT_INVALID
+        return ExitStatus.ERROR
     with client_for(args, config) as client:
         live = fetch_live(client)
         plan = _build_plan(args, config, loaded, live, _target(args, config, client))
@@ -168,7 +160,7 @@ def run_plan(args: argparse.Namespace) -> int:
             f"Saved the plan to {args.out}: run 'presetsync apply {args.out}' to apply exactly this.", file=sys.stderr
         )
     preview_command.preview_plan(args, plan)  # --preview: exit 1 when a preset does not render as declared
-    return EXIT_CHANGES if args.detailed_exitcode and plan.has_changes else EXIT_OK
+    return ExitStatus.CHANGES if args.detailed_exitcode and plan.has_changes else ExitStatus.OK
 
 
 def _note_undeclared(args: argparse.Namespace, config: Config, loaded, live) -> None:
@@ -226,7 +218,7 @@ def run_apply(args: argparse.Namespace) -> int:
         raise InputError("a saved plan is applied as it is: --target and --prune belong to 'plan'")
     loaded = None if plan_file is not None else _load_preset_files(args, config)
     if plan_file is None and loaded is None:
-        return EXIT_INVALID
+        return ExitStatus.ERROR
     options = ApplyOptions(
         safety=config.safety,
         protect=config.protect,
@@ -254,10 +246,10 @@ def run_apply(args: argparse.Namespace) -> int:
     if result.interrupted:
         return ExitStatus.INTERRUPTED
     if result.count("failed"):
-        return EXIT_SERVICE
+        return ExitStatus.PARTIAL
     if result.count("conflict"):
-        return EXIT_REFUSED
-    return EXIT_OK
+        return ExitStatus.REFUSED
+    return ExitStatus.OK
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -284,4 +276,4 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     where = "standard output" if args.out is None else f"{len(written)} file(s) under {args.out}"
     print(f"Exported {len(chosen)} preset(s) to {where}.", file=sys.stderr)
-    return EXIT_OK
+    return ExitStatus.OK

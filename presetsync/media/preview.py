@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import InputError
+from ..errors import ExitStatus, InputError
 from . import MediaError, import_av
 from .probe import first_stream, hls_segments, probe, read_source_info, stream_fps
 from .spec import (
@@ -396,7 +396,7 @@ def run_preview(args: argparse.Namespace) -> int:
     print(_summary(results))
     if args.out is not None:
         print(f"The outputs are in {args.out}.")
-    return 0 if all(result.ok for result in results) else 1
+    return ExitStatus.OK if all(result.ok for result in results) else ExitStatus.ERROR
 
 
 def preview_plan(changes: Iterable[Any], *, out: TextIO | None = None) -> None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import InputError
+from ..errors import ExitStatus, InputError
 from .catalog import presettype_spec
 from .model import DesiredPreset
 from .normalize import normalize_param, parse_number
@@ -331,7 +331,7 @@ def lint_paths(
         for problem in loaded.problems:
             print(problem, file=out)
         print(f"{_plural(len(loaded.problems), 'problem')} in the preset files; nothing was linted", file=out)
-        return 1
+        return ExitStatus.ERROR
     extra_fields = config.extra_fields if config is not None else None
     findings = lint_presets(
         loaded.presets,
@@ -352,6 +352,6 @@ def lint_paths(
         print(finding, file=out)
     if findings:
         print(f"{_plural(len(findings), 'finding')} in {_plural(len({f.file for f in findings}), 'file')}", file=out)
-        return 1
+        return ExitStatus.ERROR
     print(f"{_plural(len(loaded.files), 'file')}, {_plural(len(loaded.presets), 'preset')}: no findings", file=out)
-    return 0
+    return ExitStatus.OK

@@ -24,13 +24,6 @@ if TYPE_CHECKING:
     from .journal import Journal
     from .manifest import Manifest
 
-EXIT_OK, EXIT_INVALID, EXIT_REFUSED, EXIT_FAILED, EXIT_TIMEOUT = (
-    ExitStatus.OK,
-    ExitStatus.ERROR,
-    ExitStatus.REFUSED,
-    ExitStatus.PARTIAL,
-    ExitStatus.TIMEOUT,
-)
 TASKID = re.compile(r"[A-Za-z0-9]{35,45}")
 STATUSES = ("init", "exec", "succ", "fail")
 
@@ -116,8 +109,8 @@ def _manifest(path: Path) -> tuple[Manifest | None, int]:
     manifest = load_manifest(path)
     if manifest.problems:
         _print_problems(manifest.problems, manifest.file)
-        return None, EXIT_INVALID
-    return manifest, EXIT_OK
+        return None, ExitStatus.ERROR
+    return manifest, ExitStatus.OK
 
 
 def _print_problems(problems: list, file: str) -> None:
@@ -153,7 +146,7 @@ def _submit(args: argparse.Namespace, *, retry: bool) -> int:
         problems = submit_problems(manifest, client, config)
         if problems:
             _print_problems(problems, manifest.file)
-            return EXIT_INVALID
+            return ExitStatus.ERROR
         with _journal(args, config, client, mode="dry" if args.dry_run else "write") as journal:
             if args.dry_run:
                 return _dry_run(manifest, journal, client, lookback)
@@ -214,12 +207,12 @@ def _send(
             print(f"  {entry.source}: {entry.body.get('dstBucket')}/{entry.body.get('dstObjectKey')} "
                   f"(written by task {taskid})", file=sys.stderr)  # fmt: skip
         print("Pass --allow-overwrite to send them anyway.", file=sys.stderr)
-        return EXIT_REFUSED
+        return ExitStatus.REFUSED
     for line in result.summary():
         print(line)
     if result.interrupted:
         return ExitStatus.INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return ExitStatus.OK if result.ok else ExitStatus.PARTIAL
 
 
 def _dry_run(manifest: Manifest, journal: Journal, client: OfflineClient, lookback: float) -> int:
@@ -250,7 +243,7 @@ def _dry_run(manifest: Manifest, journal: Journal, client: OfflineClient, lookba
             f"warning: {overwrites} task(s) would overwrite outputs of other submitted tasks: "
             "submit refuses them without --allow-overwrite"
         )
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,7 +272,7 @@ def run_status(args: argparse.Namespace) -> int:
     if ids:
         with _client(args, config) as client:
             _print_tasks((_task_info(client, taskid) for taskid in ids), args.format)
-        return EXIT_OK
+        return ExitStatus.OK
     manifest = None
     if manifest_path is not None:
         manifest, code = _manifest(manifest_path)
@@ -293,7 +286,7 @@ def run_status(args: argparse.Namespace) -> int:
                 journal.scope_all()
             refresh(client, journal, parallelism=parallelism)
             print_scope(journal, sys.stdout, args.format)
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def run_wait(args: argparse.Namespace) -> int:
@@ -320,12 +313,12 @@ def run_wait(args: argparse.Namespace) -> int:
             print(summary_text(result.counts))
             if result.timed_out:
                 print(f"Timed out after {args.timeout:g} s: {result.running} task(s) still running.")
-                return EXIT_TIMEOUT
+                return ExitStatus.TIMEOUT
             if result.all_succeeded:
                 print("All tasks succeeded.")
-                return EXIT_OK
+                return ExitStatus.OK
             _print_unsuccessful(journal)
-    return EXIT_FAILED
+    return ExitStatus.PARTIAL
 
 
 def _print_unsuccessful(journal: Journal, limit: int = 20) -> None:

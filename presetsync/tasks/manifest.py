@@ -208,29 +208,37 @@ class Manifest:
 
     # -- expansion ------------------------------------------------------------------------
 
+    def _matrix_tasks(self) -> Iterator[tuple[YamlPath, Mapping[str, Any], str, str, str]]:
+        """Every matrix task: (where, its entry, source, preset, rendered dstObjectKey)."""
+        for path, entry in self.matrix_entries():
+            template = entry.get("dstObjectKey")
+            if not isinstance(template, str) or template_problems(template):
+                continue
+            presets = [p for p in self._list(entry, "presets") if isinstance(p, str)]
+            for index, source in enumerate(self._list(entry, "sources")):
+                if isinstance(source, str):
+                    values = template_values(source, "", index)
+                    for preset in presets:
+                        values["preset"] = preset
+                        yield (*path, "sources", index), entry, source, preset, template.format(**values)
+
     def declared(self) -> Iterator[_Declared]:
         """Every task with defaults merged and templates rendered, in manifest order."""
         defaults = self.defaults()
         for path, item in self.task_items():
             yield _Declared({**defaults, **item}, path)
-        for path, entry in self.matrix_entries():
-            template = entry.get("dstObjectKey")
-            if not isinstance(template, str) or template_problems(template):
-                continue
-            common = {**defaults, **{k: v for k, v in entry.items() if k not in ("sources", "presets")}}
-            presets = [p for p in self._list(entry, "presets") if isinstance(p, str)]
-            for index, source in enumerate(self._list(entry, "sources")):
-                if not isinstance(source, str):
-                    continue
-                for preset in presets:
-                    key = template.format(**template_values(source, preset, index))
-                    body = {
-                        **common,
-                        "preset": preset,
-                        "srcInfo": [{"path": source, "type": "video", "index": 0}],
-                        "dstObjectKey": key,
-                    }
-                    yield _Declared(body, (*path, "sources", index))
+        entry_of_common, common = None, {}
+        for where, entry, source, preset, key in self._matrix_tasks():
+            if entry is not entry_of_common:
+                entry_of_common = entry
+                common = {**defaults, **{k: v for k, v in entry.items() if k not in ("sources", "presets")}}
+            body = {
+                **common,
+                "preset": preset,
+                "srcInfo": [{"path": source, "type": "video", "index": 0}],
+                "dstObjectKey": key,
+            }
+            yield _Declared(body, where)
 
     def outputs(self) -> Iterator[tuple[Any, Any, YamlPath, Any]]:
         """(dstBucket, dstObjectKey, where, preset) of every task, in manifest order: what
@@ -239,18 +247,8 @@ class Manifest:
         for path, item in self.task_items():
             merged = {**defaults, **item}
             yield merged.get("dstBucket"), merged.get("dstObjectKey"), path, merged.get("preset")
-        for path, entry in self.matrix_entries():
-            template = entry.get("dstObjectKey")
-            if not isinstance(template, str) or template_problems(template):
-                continue
-            bucket = entry.get("dstBucket", defaults.get("dstBucket"))
-            presets = [p for p in self._list(entry, "presets") if isinstance(p, str)]
-            for index, source in enumerate(self._list(entry, "sources")):
-                if isinstance(source, str):
-                    values = template_values(source, "", index)
-                    for preset in presets:
-                        values["preset"] = preset
-                        yield bucket, template.format(**values), (*path, "sources", index), preset
+        for where, entry, _, preset, key in self._matrix_tasks():
+            yield entry.get("dstBucket", defaults.get("dstBucket")), key, where, preset
 
     def tasks(self) -> Iterator[TaskSpec]:
         """The tasks to send, one at a time: identity, body as sent, where declared."""

@@ -32,6 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import ExitStatus
 from ..options import add_config_option, add_connection_options
 from .command import STATUSES, run_retry, run_status, run_submit, run_wait
 from .single import run_delete, run_list, run_meta, run_show, run_top
@@ -181,4 +182,4 @@ def _submit_options(parser: argparse.ArgumentParser) -> None:
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
-    return 1  # ExitStatus.ERROR: a command group alone is bad usage
+    return ExitStatus.ERROR  # a command group alone is bad usage

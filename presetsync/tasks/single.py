@@ -10,7 +10,8 @@ import time
 from datetime import date
 from typing import TYPE_CHECKING
 
-from .command import EXIT_OK, _client, _config, _journal, _list_cells, _list_table, _print_tasks, _task_info
+from ..errors import ExitStatus
+from .command import _client, _config, _journal, _list_cells, _list_table, _print_tasks, _task_info
 
 if TYPE_CHECKING:
     pass
@@ -46,14 +47,14 @@ def run_list(args: argparse.Namespace) -> int:
         print(summary)
     else:
         print(summary, file=sys.stderr)
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def run_show(args: argparse.Namespace) -> int:
     config = _config(args)
     with _client(args, config) as client:
         _print_tasks((_task_info(client, taskid) for taskid in args.taskids), args.format)
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def run_top(args: argparse.Namespace) -> int:
@@ -72,7 +73,7 @@ def run_top(args: argparse.Namespace) -> int:
             except ApiError as exc:
                 raise confirmed(client, taskid, exc) from None
             print(f"{taskid}: moved to the head of the queue ({status or 'waiting'})")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def run_delete(args: argparse.Namespace) -> int:
@@ -93,7 +94,7 @@ def run_delete(args: argparse.Namespace) -> int:
                         raise error from None
                 journal.record_statuses([(taskid, "deleted", "deleted with presetsync tasks delete")], time.time())
                 print(f"{taskid}: deleted")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def run_meta(args: argparse.Namespace) -> int:
@@ -119,4 +120,4 @@ def run_meta(args: argparse.Namespace) -> int:
                 print(f"task {item_id or taskid}")
                 for line in summarise(meta):
                     print(f"  {line}")
-    return EXIT_OK
+    return ExitStatus.OK

@@ -1,4 +1,5 @@
-"""Shared by bench/plan, bench/validate and bench/startup (not a benchmark itself).
+"""Shared by the bench scripts (not a benchmark itself): the figures' recording, for all of
+them; set-up and measuring helpers for bench/plan, bench/validate and bench/startup.
 
 Every measured command runs in its own process, so that its peak RSS (read from ``os.wait4``)
 is its own and nothing shares a GIL with the local service, which runs in yet another process.
@@ -6,15 +7,21 @@ is its own and nothing shares a GIL with the local service, which runs in yet an
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import json
+import math
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypedDict
 
 import yaml
 
@@ -30,7 +37,14 @@ ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRIT
 ENV.update(KS_ACCESS_KEY_ID=KEY, KS_SECRET_ACCESS_KEY=SECRET, PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=PYCACHE)
 
 
-def preset(i: int, *, vb_offset: int = 0) -> dict:
+class PresetBody(TypedDict):
+    preset: str
+    presettype: str
+    description: str
+    param: dict[str, object]
+
+
+def preset(i: int, *, vb_offset: int = 0) -> PresetBody:
     """Preset number *i*: an avop H.264 ladder rung with a few varying fields."""
     height = (360, 480, 720, 1080)[i % 4]
     return {
@@ -67,14 +81,15 @@ def _write(folder: Path, count: int, per_file: int) -> None:
         (folder / f"presets_{number:04d}.yaml").write_text(text)
 
 
-def start_service(tmp: Path) -> tuple[subprocess.Popen, str, Path]:
+def start_service(tmp: Path) -> tuple[subprocess.Popen[str], str, Path]:
     """The local offline service in its own process; (process, URL, its SQLite file)."""
     accounts = tmp / "accounts.yaml"
     accounts.write_text(yaml.safe_dump({"accounts": [{"access_key_id": KEY, "secret_access_key": SECRET}]}))
     accounts.chmod(0o600)
     db = tmp / "service.sqlite"
-    command = [sys.executable, "-m", "presetsync.local", "--port", "0", "--db", str(db), "--accounts", str(accounts)]
+    command = presetsync("serve", "--port", "0", "--db", str(db), "--accounts", str(accounts))
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
+    assert proc.stdout is not None
     line = proc.stdout.readline()
     return proc, next(word for word in line.split() if word.startswith("http://")), db
 
@@ -150,7 +165,7 @@ print(json.dumps(out))
 """
 
 
-def floor(folder: Path, url: str | None = None) -> tuple[dict, float]:
+def floor(folder: Path, url: str | None = None) -> tuple[dict[str, float], float]:
     """(phases in seconds, peak RSS in MB) of the floor: one GetPresetList(withDetail=1) with its
     JSON parse (when *url*), and a C-loader ``yaml.load`` of every file under *folder*."""
     args = [str(folder), url or "-", KEY, SECRET]
@@ -160,6 +175,194 @@ def floor(folder: Path, url: str | None = None) -> tuple[dict, float]:
     phases = json.loads(out.strip().splitlines()[-1])
     phases["total"] = phases.get("service", 0.0) + phases["yaml"]
     return phases, rss
+
+
+# Recording. Every bench script ends its main with ``RUN.finish(args)``: that prints its
+# figures, each with its ratio to its floor (or to its target when it has no floor), and with
+# --record writes them, with the run's context, to bench/results/<script>.json, which
+# bench/report renders into README.md. The run starts when this module is imported, that is
+# when the script starts, so that the load average is the one the bench started under.
+
+RESULTS = ROOT / "bench" / "results"
+FORMAT = 1  # of the JSON files; bench/report refuses others
+
+
+@dataclass
+class Figure:
+    """One figure. A ratio figure (unit "x") is *measured* over *floor*, both in *base_unit*;
+    any figure may also carry them to show its ratio to a floor (start-up: ``python -c pass``).
+    *met* is None when there is no target."""
+
+    name: str
+    value: float | str
+    unit: str
+    target: float | str | None = None
+    op: str | None = None  # "<=", ">=" or "==" (value against target)
+    met: bool | None = None
+    measured: float | None = None
+    measured_name: str | None = None
+    floor: float | None = None
+    floor_name: str | None = None
+    base_unit: str | None = None
+
+
+def _rounded(value: float) -> float:
+    return float(f"{value:.4g}")
+
+
+def _met(value: float | str, op: str | None, target: float | str | None) -> bool | None:
+    if target is None or op is None:
+        return None
+    if op == "==" or isinstance(value, str) or isinstance(target, str):
+        return value == target
+    return value <= target if op == "<=" else value >= target
+
+
+class Run:
+    """The figures of this run, and its context (date, machine, load average at start)."""
+
+    def __init__(self) -> None:
+        self.script = Path(sys.argv[0]).name
+        self.started = datetime.now(timezone.utc)
+        self.started_clock = time.perf_counter()
+        self.load_at_start = [round(load, 2) for load in os.getloadavg()]
+        self.figures: list[Figure] = []
+
+    def add(
+        self,
+        name: str,
+        value: float | str,
+        unit: str,
+        *,
+        target: float | str | None = None,
+        op: str | None = None,
+        met: bool | None = None,
+        floor: float | None = None,
+        floor_name: str | None = None,
+        measured_name: str | None = None,
+    ) -> Figure:
+        """A figure; *met* is worked out from *op* and *target* unless given (compound targets).
+        With *floor* (in the figure's unit), the ratio of the value to it is shown too."""
+        shown = _rounded(value) if isinstance(value, float) else value
+        if isinstance(shown, float) and not math.isfinite(shown):
+            shown = "not measured"  # JSON has no NaN
+        op = op if target is not None else None
+        figure = Figure(name, shown, unit, target, op, _met(value, op, target) if met is None else met)
+        if floor is not None and isinstance(shown, (int, float)):
+            figure.measured, figure.floor, figure.base_unit = shown, _rounded(floor), unit
+            figure.measured_name, figure.floor_name = measured_name or "measured", floor_name or "floor"
+        self.figures.append(figure)
+        return figure
+
+    def ratio(
+        self,
+        name: str,
+        measured: float,
+        floor: float,
+        base_unit: str,
+        *,
+        target: float | None = None,
+        op: str | None = None,
+        met: bool | None = None,
+        measured_name: str = "measured",
+        floor_name: str = "floor",
+    ) -> Figure:
+        """A ratio figure: *measured* / *floor* (both in *base_unit*), against *target*."""
+        figure = self.add(name, measured / floor, "x", target=target, op=op, met=met)
+        figure.measured, figure.floor, figure.base_unit = _rounded(measured), _rounded(floor), base_unit
+        figure.measured_name, figure.floor_name = measured_name, floor_name
+        return figure
+
+    def context(self) -> dict[str, object]:
+        return {
+            "date": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "seconds": round(time.perf_counter() - self.started_clock, 1),
+            "command": " ".join(["bench/" + self.script, *_options(sys.argv[1:])]),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_at_start": self.load_at_start,
+            "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
+        }
+
+    def finish(self, args: argparse.Namespace) -> None:
+        """Print every figure with its ratio; with --record, write them to --results."""
+        print(f"figures of bench/{self.script}:")
+        for figure in self.figures:
+            print(f"  {describe(figure)}")
+        if not getattr(args, "record", False):
+            return
+        folder = Path(args.results)
+        folder.mkdir(parents=True, exist_ok=True)
+        context = self.context()
+        figures = [{key: value for key, value in asdict(f).items() if value is not None} for f in self.figures]
+        name = getattr(args, "record_as", None) or self.script
+        document = {"format": FORMAT, "script": name, "context": context, "figures": figures}
+        path = folder / f"{name}.json"
+        partial = path.with_name(path.name + ".partial")  # written whole, then renamed
+        partial.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        partial.replace(path)
+        print(f"recorded {len(figures)} figures in {path} (the run took {context['seconds']} s)")
+
+
+def describe(figure: Figure) -> str:
+    """One line: the figure, its ratio to its floor or target, the verdict."""
+    text = f"{figure.name}: {_quantity(figure.value, figure.unit)}"
+    if figure.floor is not None and figure.measured is not None:
+        unit = figure.base_unit or ""
+        text += f" ({figure.measured_name} {_quantity(figure.measured, unit)} / {figure.floor_name} "
+        text += f"{_quantity(figure.floor, unit)}"
+        text += ")" if figure.unit == "x" else f" = {figure.measured / figure.floor:.2f}x)"
+    elif isinstance(figure.value, (int, float)) and isinstance(figure.target, (int, float)) and figure.target:
+        text += f" ({figure.value / figure.target:.2f}x the target)"
+    if figure.target is not None:
+        verdict = "met" if figure.met else "NOT met"
+        text += f"; target {figure.op} {_quantity(figure.target, figure.unit)}: {verdict}"
+    return text
+
+
+def _quantity(value: float | str, unit: str) -> str:
+    shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+    return shown + ("" if unit in ("", "x") else " ") + unit
+
+
+def record_against_floor(
+    command: str,
+    size: int,
+    layout: str,
+    seconds: float,
+    floor_seconds: float,
+    rss: float,
+    targets: tuple[float, float, int],
+) -> None:
+    """A row of bench/plan or bench/validate: *command* over its floor, and its peak RSS.
+    *targets*: the ratio's, the peak RSS's in MB, and the size from which that one applies."""
+    ratio_target, rss_target, rss_at = targets
+    where = f"`{command}`, {size:,} presets, {layout}"
+    RUN.ratio(where, seconds, floor_seconds, "s", target=ratio_target, op="<=", measured_name=command)
+    RUN.add(f"{where}: peak RSS", rss, "MB", target=rss_target if size >= rss_at else None, op="<=")
+
+
+def _options(argv: list[str]) -> list[str]:
+    """The command line without the recording options."""
+    kept, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("--results", "--record-as"):
+            skip = True
+        elif word != "--record" and not word.startswith(("--results=", "--record-as=")):
+            kept.append(word)
+    return kept
+
+
+def add_record_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--record", action="store_true", help="also write the figures as JSON (for bench/report)")
+    parser.add_argument("--results", default=str(RESULTS), help="folder of the JSON files (default bench/results)")
+    parser.add_argument("--record-as", metavar="NAME", help="the JSON file's name (default: the script's name)")
+
+
+RUN = Run()
 
 
 if __name__ == "__main__":  # setup steps, run by setup() in a process of their own

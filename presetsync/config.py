@@ -98,12 +98,14 @@ def find_config(cwd: Path | None = None) -> Path | None:
     return found[0] if found else None
 
 
-def _raise(problems: list[Problem]) -> None:
-    problems = sorted(set(problems))
-    lines = "\n".join(f"  {p}" for p in problems)
-    error = ConfigError(f"invalid configuration ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}")
-    error.problems = problems  # type: ignore[attr-defined]
-    raise error
+class InvalidConfig(ConfigError):
+    """An invalid configuration file; ``problems`` holds each problem, at its file:line:col."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems))
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        count = len(self.problems)
+        super().__init__(f"invalid configuration ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
 def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Config:
@@ -130,14 +132,16 @@ def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Conf
 
     doc = load_yaml(path, allow_empty=True)
     if doc.problems:
-        _raise(doc.problems)
+        raise InvalidConfig(doc.problems)
     data = {} if doc.data is None else doc.data
     if not isinstance(data, Mapping):
-        _raise([doc.problem((), "the configuration must be a mapping of settings (endpoint:, presets:, ...)")])
+        raise InvalidConfig(
+            [doc.problem((), "the configuration must be a mapping of settings (endpoint:, presets:, ...)")]
+        )
     validator = jsonschema.Draft202012Validator(config_schema())
     problems = SchemaErrorTranslator(doc, validator.schema).problems(validator.iter_errors(data))
     if problems:
-        _raise(problems)
+        raise InvalidConfig(problems)
     return _build(data, path, path.parent)
 
 

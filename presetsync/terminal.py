@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,7 +33,7 @@ STATUS_STYLES = {
 }
 
 
-def is_terminal(stream: Any) -> bool:
+def is_terminal(stream: object) -> bool:
     """Whether *stream* is an interactive terminal (``TERM=dumb`` is not)."""
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
@@ -47,7 +47,7 @@ def use_colour(stream: IO[str]) -> bool:
     return is_terminal(stream) and not no_colour()
 
 
-def width_of(stream: Any) -> int | None:
+def width_of(stream: IO[str]) -> int | None:
     """The columns of the terminal *stream* writes to; None when it has none."""
     try:
         return os.get_terminal_size(stream.fileno()).columns or None
@@ -55,7 +55,7 @@ def width_of(stream: Any) -> int | None:
         return None
 
 
-def console(stream: Any, *, terminal: bool | None = None) -> Console | None:
+def console(stream: IO[str], *, terminal: bool | None = None) -> Console | None:
     """A rich Console that writes to *stream*, when *stream* is a terminal (*terminal*
     overrides that check) and rich is installed; None: write plain text."""
     if not (is_terminal(stream) if terminal is None else terminal):

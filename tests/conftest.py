@@ -37,8 +37,7 @@ Fixtures (all function-scoped, all cleaned up after the test):
 
 ``serve_process`` (and the session-scoped ``launch_serve``)
     ``serve_process(*args, cwd=None)`` runs ``presetsync serve ARGS`` in a subprocess through
-    ``presetsync.cli.main`` (adding the ``serve`` command if cli.py does not have it yet),
-    waits for the URL line and returns a :class:`ServeProcess` (``.url``, ``.lines``,
+    ``presetsync.cli.main``, waits for the URL line and returns a :class:`ServeProcess` (``.url``, ``.lines``,
     ``.popen``, ``.stop(signal)`` returning the exit code). Killed at teardown if still
     running. The working directory defaults to ``tmp_path``. With ``module=True`` it runs
     ``python -m presetsync.local ARGS`` instead.
@@ -198,23 +197,11 @@ def raw_call():
     session.close()
 
 
-# Runs ``presetsync serve`` through the real command line, adding ``serve`` to the parser
-# when cli.py does not register it itself yet.
+# Runs ``presetsync serve`` through the real command line (``python -c SERVE_VIA_CLI serve ...``).
 SERVE_VIA_CLI = """
 import sys
 from presetsync import cli
-from presetsync.local.command import register
 
-_build = cli.build_parser
-
-def build_parser():
-    parser = _build()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    if "serve" not in sub.choices:
-        register(sub)
-    return parser
-
-cli.build_parser = build_parser
 sys.exit(cli.main(sys.argv[1:]))
 """
 

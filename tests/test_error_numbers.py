@@ -19,7 +19,6 @@ from conftest import no_sleep
 from scripted import Reply, ScriptedServer
 from test_tasks_cli import create_presets, make_project, service_tasks, write_manifest
 
-from presetsync import connect
 from presetsync.api import client as client_module
 from presetsync.api.client import OfflineClient
 from presetsync.api.credentials import Credentials
@@ -49,9 +48,7 @@ class NoSleepClient(OfflineClient):
 @pytest.fixture(autouse=True)
 def no_retry_sleep(monkeypatch):
     """The command line's clients retry at once (their backoff is not what is tested here)."""
-    for module in (client_module, connect):
-        if hasattr(module, "OfflineClient"):
-            monkeypatch.setattr(module, "OfflineClient", NoSleepClient)
+    monkeypatch.setattr(client_module, "OfflineClient", NoSleepClient)  # the Context imports it when it opens one
 
 
 def start_project(service_factory, tmp_path, monkeypatch, capsys, reading, **options):

@@ -238,6 +238,19 @@ def test_non_scalar_keys_are_reported():
     assert _problems(doc) == ["f.yaml:1:3: a mapping key must be a plain string, not a list or a mapping"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "? [a, b]\n: {x: {y: 1}}\nc: 2\n",  # the dropped value holds mappings: no path to put them at
+        "? {k: 1}\n: {x: [{y: 1}]}\nc: 2\n",
+    ],
+)
+def test_the_value_of_a_non_scalar_key_is_dropped_however_deep(text: str):
+    doc = parse_yaml(text, "f.yaml")
+    assert doc.data == {"c": 2}
+    assert _problems(doc) == ["f.yaml:1:3: a mapping key must be a plain string, not a list or a mapping"]
+
+
 def test_load_yaml_reads_files_and_reports_unreadable_paths(tmp_path: Path):
     (tmp_path / "a.yaml").write_text("a: 1\n")
     assert load_yaml(tmp_path / "a.yaml").data == {"a": 1}

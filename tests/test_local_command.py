@@ -13,8 +13,8 @@ import requests
 from presetsync import cli
 from presetsync.api.client import OfflineClient
 from presetsync.api.credentials import Credentials
+from presetsync.commands.serve import DEFAULT_DB, parse_task_seconds, register, run_serve
 from presetsync.errors import ApiError, ConfigError
-from presetsync.local.command import DEFAULT_DB, parse_task_seconds, register, run_serve
 from presetsync.local.embedded import start_embedded
 from presetsync.local.store import Store
 

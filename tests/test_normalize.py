@@ -173,6 +173,15 @@ def test_keys_come_in_catalog_order_then_sorted():
     assert list(out["VIDEO"]) == ["vb", "width"]
 
 
+def test_each_field_reads_a_string_its_own_way_however_often_it_was_seen():
+    """Canonical forms of strings are remembered per field: "25" is a number in VIDEO.vr, a
+    string in f, a bitrate of 25 bit/s in VIDEO.vb; and a boolean is not its field's default 0."""
+    for _ in range(2):  # the second time from what the first remembered
+        out = normalize_param("avop", {"f": "25", "VIDEO": {"vr": "25", "vb": "25", "as": False, "vn": 0}})
+        assert out == {"f": "25", "VIDEO": {"vb": 25, "vr": 25, "as": False}}
+        assert type(out["VIDEO"]["vr"]) is int and type(out["VIDEO"]["as"]) is bool
+
+
 def test_description_empty_is_the_same_as_none():
     a = normalize_preset("p1", "avop", "", {"f": "mp4"})
     b = normalize_preset("p1", "avop", None, {"f": "mp4"})

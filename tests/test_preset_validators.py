@@ -3,6 +3,8 @@ quick yes/no check refuses exactly the presets the full report has something to 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -85,3 +87,27 @@ def test_each_presettype_is_checked_against_its_own_parameters_only():
     assert not preset_validators("avop").quick.is_valid(item)  # IMAGE is avlogo's, not avop's
     item["presettype"] = "avlogo"
     assert not preset_validators("avlogo").quick.is_valid({**item, "param": {"f": "mp4"}})
+
+
+# Loads and checks the files given, then says how many problems it found and whether it
+# imported jsonschema.
+PROBE = """
+import sys
+from presetsync.presets.validate import load_presets
+result = load_presets(sys.argv[1:])
+print(len(result.problems), "jsonschema" in sys.modules)
+"""
+
+
+def test_jsonschema_is_imported_only_for_a_file_with_schema_problems(tmp_path: Path):
+    """The quick checks are compiled: valid files cost no jsonschema import (about 70 ms)."""
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("presets:\n  - preset: web_720p\n    presettype: avop\n    param: {f: mp4, VIDEO: {vb: 2m}}\n")
+    bad.write_text("presets:\n  - preset: web_720p\n    presettype: avop\n    param: {f: mp4, VIDEO: {vbx: 2m}}\n")
+
+    def probe(path: Path) -> str:
+        run = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
+    assert probe(good) == "0 False"
+    assert probe(bad) == "1 True"

@@ -129,6 +129,24 @@ def test_hls_images_and_probes_are_checked(tmp_path, capsys, monkeypatch):
     assert rows(info)["meta info"][1] == "mov,mp4,m4a,3gp,3g2,mj2, 2 stream(s)"
 
 
+def test_the_declared_channels_are_written_in_ffmpegs_layout_for_that_count(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    video = "VIDEO: {width: 80, height: 60}"
+    write(
+        tmp_path / "channels.yaml",
+        f"""presets:
+  - {{preset: mono, presettype: avm3u8, param: {{hls_time: 1, {video}, AUDIO: {{channels: 1}}}}}}
+  - {{preset: surround, presettype: avm3u8, param: {{hls_time: 1, {video}, AUDIO: {{channels: 6}}}}}}
+""",
+    )
+
+    assert main(["preview", "channels.yaml", *SMALL]) == 0
+
+    mono, surround = capsys.readouterr().out.split("surround (")
+    assert rows(mono)["channels"] == ["1", "1", "ok"]
+    assert rows(surround)["channels"] == ["6", "6", "ok"]
+
+
 def test_a_preset_is_found_by_name_in_the_config_and_unknown_names_are_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "presetsync.yaml", "presets: [presets]\n")

@@ -1,8 +1,9 @@
 """presetsync and the official SDK sign 250 random requests identically.
 
 Both clients run in this process with the same frozen clock and fake keys; each request is
-captured at the transport (the HTTP session's send), so nothing touches the network. The
-official SDK (ksc-sdk-python, import kscore) is a test-only dependency.
+captured at the transport (the SDK's HTTP session's send, our client's ``transport``), so
+nothing touches the network. The official SDK (ksc-sdk-python, import kscore) is a
+test-only dependency.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import string
 import types
 
 import pytest
-import requests
-from requests.adapters import BaseAdapter
 
 from presetsync.api import OPERATIONS, Credentials, OfflineClient
+from presetsync.api.transport import Response
 
 kscore_session = pytest.importorskip("kscore.session")
 import kscore.auth  # noqa: E402
@@ -62,18 +62,15 @@ def sdk_client(region, captured):
     return client
 
 
-class _CaptureAdapter(BaseAdapter):
+class _CaptureTransport:
+    """Stands in for the client's transport: records what it is asked to send."""
+
     def __init__(self, captured):
-        super().__init__()
         self.captured = captured
 
-    def send(self, request, **kwargs):
-        self.captured.append((request.method, request.url, list(request.headers.items()), _bytes(request.body or b"")))
-        response = requests.Response()
-        response.status_code = 200
-        response._content = _Canned.content
-        response.request = request
-        return response
+    def request(self, method, url, headers, body):
+        self.captured.append((method, url, list(headers), body))
+        return Response(200, {}, _Canned.content)
 
     def close(self):
         pass
@@ -85,7 +82,7 @@ def our_client(region, captured):
         credentials=Credentials(ACCESS_KEY, SECRET),
         clock=lambda: FROZEN.replace(tzinfo=real_datetime.timezone.utc),
     )
-    client._session.mount("http://", _CaptureAdapter(captured))
+    client.transport = _CaptureTransport(captured)
     return client
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from presetsync.cli import main
+from presetsync.commands.validate import validate_paths
 from presetsync.inputs.documents import parse_yaml
-from presetsync.presets.validate import validate_paths
 from presetsync.tasks.identity import normalise, sendable, task_identity
 from presetsync.tasks.manifest import is_manifest, load_manifest, template_problems, template_values
 

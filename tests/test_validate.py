@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from presetsync.commands.validate import validate_paths
 from presetsync.config import Config
 from presetsync.inputs.documents import parse_yaml
 from presetsync.inputs.problems import Problem
-from presetsync.presets.validate import check_document, check_field, load_presets, validate_paths
+from presetsync.presets.validate import check_document, check_field, load_presets
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -174,13 +175,12 @@ def test_desired_preset_keeps_param_as_written_and_knows_positions():
 
 
 def test_nothing_is_sent_during_validation(monkeypatch: pytest.MonkeyPatch):
-    import requests
+    from presetsync.api.transport import Transport
 
     def refuse(*args, **kwargs):
         raise AssertionError("validation must not talk to any service")
 
-    monkeypatch.setattr(requests.Session, "request", refuse)
-    monkeypatch.setattr(requests, "request", refuse)
+    monkeypatch.setattr(Transport, "request", refuse)
     assert validate_paths([EXAMPLES / "presets"], out=io.StringIO()) == 0
     assert validate_paths([BAD], out=io.StringIO()) == 1
 

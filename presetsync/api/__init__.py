@@ -1,7 +1,7 @@
 """Talking to the offline service: the client, credentials, signing and the operation table.
 
 The names below are imported lazily, so that importing ``presetsync.api.operations`` (the
-command line does, for ``presetsync call``) does not import requests.
+command line does, for ``presetsync call``) does not import the HTTP stack (http.client, ssl).
 """
 
 from __future__ import annotations

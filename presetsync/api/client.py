@@ -20,10 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
 from .. import __version__
 from ..errors import ApiError, OutcomeUnknown, ParamValidationError, ServiceUnreachable
 from . import operations as ops
@@ -32,6 +28,7 @@ from .credentials import Credentials, find_ks_domain, resolve_credentials
 from .endpoints import DEFAULT_REGION, check_region, resolve_endpoint
 from .operations import API_VERSION, OPERATIONS, Operation
 from .results import JsonObject, Page
+from .transport import Response, Transport, TransportError
 
 log = logging.getLogger("presetsync.api")
 
@@ -141,25 +138,16 @@ def redact(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _may_have_reached_server(exc: requests.RequestException) -> bool:
-    """False only when the connection was never made, so nothing can have been processed."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return not isinstance(reason, (NewConnectionError, ConnectTimeoutError))
-
-
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Response) -> float | None:
     try:
-        return float(response.headers["Retry-After"])
+        return float(response.headers["retry-after"])
     except (KeyError, ValueError):
         return None
 
 
 class OfflineClient:
-    """A client of the offline service. One pooled ``requests.Session`` per client; thread-safe.
+    """A client of the offline service. One pool of keep-alive connections per client
+    (:class:`~presetsync.api.transport.Transport`); thread-safe.
 
     Every operation is a typed snake_case method (``get_preset_list(withDetail=1)``,
     ``preset({...})``) returning the value its answer holds (a task id, a list of presets,
@@ -189,8 +177,9 @@ class OfflineClient:
     ):
         self.region = check_region(region)
         self.credentials = credentials or resolve_credentials()
-        self.endpoint = resolve_endpoint(self.region, use_ssl, endpoint, None if endpoint else find_ks_domain())
         self.timeout = (connect_timeout, read_timeout)
+        self._pool_size = pool_size
+        self.endpoint = resolve_endpoint(self.region, use_ssl, endpoint, None if endpoint else find_ks_domain())
         self.retry = retry
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._sleep = sleep
@@ -198,13 +187,21 @@ class OfflineClient:
         self._user_agent = user_agent or _user_agent()
         self.calls: Counter[str] = Counter()  # requests sent, per operation (retries included)
         self._calls_lock = threading.Lock()
-        self._session = requests.Session()
-        self._session.headers.clear()  # send exactly our headers, as the SDK does
-        self._session.trust_env = False  # no .netrc auth; proxies are taken from the environment below
-        self._proxies = requests.utils.get_environ_proxies(self.endpoint)
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL requests go to; setting it opens a new pool of connections to it."""
+        return self._endpoint
+
+    @endpoint.setter
+    def endpoint(self, url: str) -> None:
+        old: Transport | None = getattr(self, "transport", None)
+        self._endpoint = url
+        # proxies from the environment (http_proxy, https_proxy, no_proxy); TLS verified
+        connect, read = self.timeout
+        self.transport = Transport(url, connect_timeout=connect, read_timeout=read, pool_size=self._pool_size)
+        if old is not None:
+            old.close()
 
     def __repr__(self) -> str:
         return (
@@ -212,7 +209,7 @@ class OfflineClient:
         )
 
     def close(self) -> None:
-        self._session.close()
+        self.transport.close()
 
     def __enter__(self) -> OfflineClient:
         return self
@@ -278,7 +275,9 @@ class OfflineClient:
     def prepare(self, operation: str, args: Mapping[str, Any], now: datetime | None = None) -> PreparedCall:
         """Serialise and sign one request without sending it."""
         op = OPERATIONS[operation]
-        query, body = serialize(op, args)
+        return self._sign(op, *serialize(op, args), now)
+
+    def _sign(self, op: Operation[Any], query: str, body: bytes, now: datetime | None = None) -> PreparedCall:
         url = self.endpoint + (f"?{query}" if query else "")
         headers = [
             ("X-Amz-Target", f"offline.{op.name}"),
@@ -305,23 +304,21 @@ class OfflineClient:
     def call(self, operation: str, args: Mapping[str, Any] | None = None) -> Any:
         """Send *operation* with *args*, retrying what is safe to retry; return the parsed JSON."""
         op = OPERATIONS[operation]
-        args = dict(args or {})
-        serialize(op, args)  # validate before anything is sent
+        query, body = serialize(op, dict(args or {}))  # validated before anything is sent
         attempt = 0
         spent = 0.0  # seconds: the attempts' own time plus the waits between them
         while True:
             attempt += 1
-            call = self.prepare(operation, args)
+            call = self._sign(op, query, body)  # each attempt signed afresh, as the SDK does
             started = time.monotonic()
             try:
                 response = self._send(call, attempt)
-            except requests.RequestException as exc:
+            except TransportError as exc:
                 spent += time.monotonic() - started
-                reached = _may_have_reached_server(exc)
                 reason = f"{type(exc).__name__}: {exc}"
-                if reached and not op.retry_safe:
+                if exc.sent and not op.retry_safe:
                     raise OutcomeUnknown(op.name, reason, attempt) from exc
-                wait = self.retry.next_wait(op, attempt, spent, self._rng)
+                wait = self.retry.next_wait(op, attempt, spent, self._rng) if exc.retriable else None
                 if wait is None:
                     raise ServiceUnreachable(
                         f"{op.name}: no answer from {self.endpoint} after {attempt} attempts "
@@ -333,13 +330,13 @@ class OfflineClient:
             parsed, error = self._parse(op, response, attempt)
             if error is None:
                 return parsed
-            throttled = response.status_code == 429 or error.code in THROTTLING_CODES
-            if throttled or response.status_code in RETRY_STATUSES:
+            throttled = response.status == 429 or error.code in THROTTLING_CODES
+            if throttled or response.status in RETRY_STATUSES:
                 if not throttled and not op.retry_safe:
-                    raise OutcomeUnknown(op.name, f"HTTP {response.status_code}", attempt) from error
+                    raise OutcomeUnknown(op.name, f"HTTP {response.status}", attempt) from error
                 wait = self.retry.next_wait(op, attempt, spent, self._rng, _retry_after(response))
                 if wait is not None:
-                    spent += self._backoff(op, attempt, f"HTTP {response.status_code}", wait)
+                    spent += self._backoff(op, attempt, f"HTTP {response.status}", wait)
                     continue
             raise error
 
@@ -348,7 +345,7 @@ class OfflineClient:
         self._sleep(wait)
         return wait
 
-    def _send(self, call: PreparedCall, attempt: int) -> requests.Response:
+    def _send(self, call: PreparedCall, attempt: int) -> Response:
         with self._calls_lock:
             self.calls[call.operation] += 1
         if log.isEnabledFor(logging.DEBUG):
@@ -361,27 +358,27 @@ class OfflineClient:
                 redact(call.headers),
                 call.body[:2000].decode("utf-8", "replace"),
             )
-        request = requests.Request(call.method, call.url, headers=dict(call.headers), data=call.body or None)
-        prepared = self._session.prepare_request(request)
+        headers = call.headers
+        if call.body or call.method == "POST":  # last, as the SDK's transport put it
+            headers = [*headers, ("Content-Length", str(len(call.body)))]
         started = time.monotonic()
-        response = self._session.send(
-            prepared, timeout=self.timeout, allow_redirects=False, proxies=self._proxies, verify=True
-        )
-        log.debug(
-            "%s attempt %d: HTTP %d in %.1f ms, %d bytes",
-            call.operation,
-            attempt,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-            len(response.content),
-        )
+        response = self.transport.request(call.method, call.url, headers, call.body)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s attempt %d: HTTP %d in %.1f ms, %d bytes",
+                call.operation,
+                attempt,
+                response.status,
+                (time.monotonic() - started) * 1000,
+                len(response.body),
+            )
         return response
 
-    def _parse(self, op: Operation[Any], response: requests.Response, attempt: int) -> tuple[Any, ApiError | None]:
+    def _parse(self, op: Operation[Any], response: Response, attempt: int) -> tuple[Any, ApiError | None]:
         """Return (parsed body, None) on success or (body, ApiError) on any error."""
-        status = response.status_code
+        status = response.status
         request_id = response.headers.get("x-amzn-requestid") or response.headers.get("x-request-id")
-        text = response.content
+        text = response.body
         try:
             body = json.loads(text.decode("utf-8")) if text.strip() else {}
         except (UnicodeDecodeError, ValueError):

@@ -11,6 +11,7 @@ what the official SDK does, and it is why :func:`encode_query` must escape every
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import posixpath
@@ -49,6 +50,7 @@ def canonical_query(query: str) -> str:
     return "&".join(f"{k}={v}" for k, _, v in sorted((k, s, v) for k, s, v in items))
 
 
+@functools.lru_cache(maxsize=64)  # a client signs the same few paths over and over
 def canonical_uri(path: str) -> str:
     """Remove dot and empty segments, then percent-encode keeping ``/`` and ``~``."""
     if not path:
@@ -61,18 +63,16 @@ def canonical_uri(path: str) -> str:
     return quote(normalized, safe="/~")
 
 
-def _header_value(value: str) -> str:
-    return " ".join(value.split())
-
-
 def canonical_headers(headers: Sequence[tuple[str, str]], names: Sequence[str]) -> str:
-    """``name:value`` lines for *names* (lower case, sorted), repeated headers joined by ``,``."""
+    """``name:value`` lines for *names* (lower case, sorted), repeated headers joined by ``,``;
+    runs of white space in a value become one space."""
+    wanted = set(names)
     grouped: dict[str, list[str]] = {}
     for name, value in headers:
         lname = name.lower()
-        if lname in names:
-            grouped.setdefault(lname, []).append(_header_value(value))
-    return "\n".join(f"{n}:{','.join(sorted(grouped.get(n, [])))}" for n in names)
+        if lname in wanted:
+            grouped.setdefault(lname, []).append(" ".join(value.split()))
+    return "\n".join(f"{n}:{','.join(sorted(grouped[n]))}" if n in grouped else f"{n}:" for n in names)
 
 
 def canonical_request(
@@ -114,6 +114,12 @@ def signing_key(secret: str, date: str, region: str, service: str = SERVICE) -> 
     key = _hmac(key, region)
     key = _hmac(key, service)
     return _hmac(key, "aws4_request")
+
+
+@functools.lru_cache(maxsize=8)
+def _day_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """:func:`signing_key`, derived once a day per account and region instead of per request."""
+    return signing_key(secret, date, region, service)
 
 
 def amz_date(now: datetime) -> str:
@@ -167,9 +173,8 @@ def sign(
     )
     scope = credential_scope(date, region, service)
     to_sign = string_to_sign(date, scope, canonical)
-    signature = hmac.new(
-        signing_key(secret_access_key, date[:8], region, service), to_sign.encode("utf-8"), hashlib.sha256
-    ).hexdigest()
+    key = _day_key(secret_access_key, date[:8], region, service)
+    signature = hmac.digest(key, to_sign.encode("utf-8"), "sha256").hex()
     out.append(
         (
             "Authorization",

@@ -33,13 +33,13 @@ import yaml
 
 from .events import _Builder
 from .nodes import TRACK_DEPTH
-from .positions import Positions
+from .positions import PositionMap, Positions, Wanted, YamlPath
 from .problems import Problem, display_path
 
 #: Files up to this size keep their text for positions read on demand; bigger ones read it again.
 _KEPT_TEXT = 1 << 20
 
-_C_LOADER = getattr(yaml, "CSafeLoader", None)
+_C_LOADER: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)  # None: PyYAML without libyaml
 
 
 @dataclass
@@ -54,7 +54,7 @@ class YamlDocument:
     data: Any = None
     positions: Positions = field(default_factory=Positions)
     problems: list[Problem] = field(default_factory=list)
-    bad_paths: set[tuple] = field(default_factory=set)
+    bad_paths: set[YamlPath] = field(default_factory=set)
     empty: bool = False
 
     @property
@@ -92,9 +92,9 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
     return (text[1:] if text.startswith("\ufeff") else text), None
 
 
-def _build(text: str, file: str, wanted: frozenset, fast: bool, depth: int) -> tuple[_Builder, Any, bool]:
+def _build(text: str, file: str, wanted: Wanted, fast: bool, depth: int) -> tuple[_Builder, Any, bool]:
     """Load *text* with libyaml's parser (*fast*) or the pure-Python one; raises yaml.YAMLError."""
-    loader = (_C_LOADER if fast else yaml.SafeLoader)(text)
+    loader = _C_LOADER(text) if fast and _C_LOADER is not None else yaml.SafeLoader(text)
     builder = _Builder(loader, file, wanted, depth)
     try:
         data, empty = builder.load()
@@ -176,7 +176,7 @@ def parse_yaml(
 
     known = builder.keys, builder.values
 
-    def reload(wanted: frozenset) -> tuple[dict, dict]:
+    def reload(wanted: Wanted) -> tuple[PositionMap, PositionMap]:
         current = kept if reread is None else reread()
         if current is None:
             return known

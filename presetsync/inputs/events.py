@@ -6,7 +6,9 @@ reading.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import yaml
 from yaml.composer import ComposerError
@@ -46,13 +48,30 @@ from .nodes import (
     _Anchor,
     _Assembly,
     _Frame,
+    _Key,
     _Refused,
     _tag_message,
     _TooDeep,
     short_tag,
+    yaml_mark,
 )
-from .positions import Position
+from .positions import Position, PositionMap, Wanted, YamlPath
 from .problems import Problem
+
+
+class EventSource(Protocol):
+    """PyYAML's parser (libyaml's or the pure-Python one) as the loader reads it."""
+
+    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]]
+
+    @property
+    def yaml_constructors(self) -> Mapping[str | None, Callable[[Any, ScalarNode], object]]: ...
+
+    # A yaml.events.Event, read in the hot loop by its class (``type(event) is ...``), which mypy
+    # does not narrow on; libyaml and PyYAML always give node events their marks.
+    def get_event(self) -> Any: ...
+
+    def dispose(self) -> None: ...
 
 
 class _Builder(_Assembly):
@@ -62,27 +81,31 @@ class _Builder(_Assembly):
     (``()``: all of them).
     """
 
-    def __init__(self, loader: Any, file: str, wanted: frozenset = frozenset(), depth: int = TRACK_DEPTH):
-        self.loader = loader
+    def __init__(self, loader: EventSource, file: str, wanted: Wanted = frozenset(), depth: int = TRACK_DEPTH):
+        self.loader: EventSource | None = loader  # None once loaded: it holds the text
         self.file = file
         self.wanted = wanted
         self.depth = depth
-        self.keys: dict[tuple, Position] = {}
-        self.values: dict[tuple, Position] = {}
+        self.keys: PositionMap = {}
+        self.values: PositionMap = {}
         self.problems: list[Problem] = []
-        self.bad_paths: set[tuple] = set()
+        self.bad_paths: set[YamlPath] = set()
         self.anchors: dict[str, _Anchor] = {}
         self.written = 0
         self.too_deep = False
         self.cache: dict[str, tuple[str, str, Any]] = {}
         implicit = loader.yaml_implicit_resolvers
         wildcard = list(implicit.get(None, ()))
-        self.resolvers = {first: tuple(list(rs) + wildcard) for first, rs in implicit.items() if first is not None}
+        self.resolvers: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+            first: tuple(list(rs) + wildcard) for first, rs in implicit.items() if first is not None
+        }
         self.wildcard = tuple(wildcard)
+        self.constructors = loader.yaml_constructors
 
     # -- public entry -------------------------------------------------------------------
     def load(self) -> tuple[Any, bool]:
         """(data, empty). Raises yaml.YAMLError on syntax errors."""
+        assert self.loader is not None, "a builder loads once"
         get = self.loader.get_event
         get()  # StreamStartEvent
         event = get()
@@ -131,7 +154,7 @@ class _Builder(_Assembly):
         if tag not in _PLAIN_SCALAR_TAGS:
             return _Refused(_tag_message(tag))
         try:
-            return self.loader.yaml_constructors[tag](self.loader, ScalarNode(tag, text))
+            return self.constructors[tag](self.loader, ScalarNode(tag, text))
         except (ValueError, TypeError, KeyError, yaml.YAMLError):
             return _Refused(f"{text!r} is not a valid {short_tag(tag)} value")
 
@@ -160,9 +183,9 @@ class _Builder(_Assembly):
             first = self.anchors[name]
             raise ComposerError(
                 f"found duplicate anchor {name!r}; first occurrence",
-                yaml.Mark(self.file, 0, first.mark[0] - 1, first.mark[1] - 1, None, None),
+                yaml.Mark(self.file, 0, first.mark[0] - 1, first.mark[1] - 1, None, 0),
                 "second occurrence",
-                event.start_mark,
+                yaml_mark(event.start_mark),
             )
         anchor = self.anchors[name] = _Anchor(mark, kind)
         return anchor
@@ -170,6 +193,7 @@ class _Builder(_Assembly):
     # -- the event loop -----------------------------------------------------------------
     def _document(self) -> tuple[Any, int, Position]:
         """Read one document's node events; returns (data, expanded size, root position)."""
+        assert self.loader is not None
         get = self.loader.get_event
         wanted, depth = self.wanted, self.depth
         values = self.values
@@ -223,9 +247,9 @@ class _Builder(_Assembly):
             self.written += 1
             mark = (event.start_mark.line + 1, event.start_mark.column + 1)
             # Where the new node goes: a key, a value, a list item, or the root.
-            path: tuple | None = ()
+            path: YamlPath | None = ()
             quiet = track = False
-            role = None
+            role: _Key | None = None
             if parent is not None:
                 quiet = parent.quiet
                 if parent.is_map:
@@ -242,6 +266,8 @@ class _Builder(_Assembly):
                         path, quiet = None, True
                     elif key is _MERGE:
                         path, role = (None if parent.path is None else (*parent.path, "<<")), _MERGE
+                    elif parent.path is None:  # inside a dropped value (a mapping used as a key, say)
+                        path = None
                     else:
                         path, track = (*parent.path, key), parent.track
                 elif parent.path is None:
@@ -252,12 +278,13 @@ class _Builder(_Assembly):
                     path, track = (*parent.path, len(parent.value)), parent.track
             else:
                 track = True
-            if track and (parent is None or not parent.all):
+            if track and path is not None and (parent is None or not parent.all):
                 track = len(path) <= depth or path[:depth] in wanted
+            at = path if track else None  # where this node's position is recorded, if it is
 
             if cls is ScalarEvent:
-                if track:
-                    values[path] = mark
+                if at is not None:
+                    values[at] = mark
                 tag, text, value = self._scalar(event)
                 kind = _SCALAR
                 if type(value) is _Refused:
@@ -274,17 +301,17 @@ class _Builder(_Assembly):
                 self._attach(parent, value, kind, 1, 0, mark, None)
             elif cls is AliasEvent:
                 assert parent is not None  # a document cannot start with an alias to nothing
-                value, kind, size, height, keys_of = self._alias(event, mark, parent, path, quiet, len(stack))
+                value, kind, size, height, keys_of, items = self._alias(event, mark, parent, path, quiet, len(stack))
                 anchor = self.anchors[event.anchor]
-                if track:
-                    values[path] = anchor.mark  # positions inside an alias are the anchored original's
-                if kind == _SEQ:  # an anchored list keeps its items' merge information as its keys
-                    self._attach(parent, value, kind, size, height, anchor.mark, None, keys_of or [])
+                if at is not None:
+                    values[at] = anchor.mark  # positions inside an alias are the anchored original's
+                if kind == _SEQ:  # an anchored list keeps its items' merge information
+                    self._attach(parent, value, kind, size, height, anchor.mark, None, items or [])
                 else:
                     self._attach(parent, value, kind, size, height, anchor.mark, keys_of)
             else:  # MappingStartEvent, SequenceStartEvent
-                if track:
-                    values[path] = mark
+                if at is not None:
+                    values[at] = mark
                 if len(stack) >= MAX_DEPTH:
                     self._report(
                         mark,
@@ -293,8 +320,10 @@ class _Builder(_Assembly):
                     )
                     raise _TooDeep
                 frame = _Frame(cls is MappingStartEvent, path, mark, role, quiet, track)
-                frame.all = track and ((parent is not None and parent.all) or (len(path) <= depth and path in wanted))
-                frame.track = frame.all or (track and len(path) < depth)
+                frame.all = at is not None and (
+                    (parent is not None and parent.all) or (len(at) <= depth and at in wanted)
+                )
+                frame.track = frame.all or (at is not None and len(at) < depth)
                 tag = event.tag
                 if tag is not None and tag != "!" and tag != (_MAP_TAG if frame.is_map else _SEQ_TAG):
                     if not quiet:
@@ -314,15 +343,16 @@ class _Builder(_Assembly):
     def _key(self, parent: _Frame, event: Any, mark: Position) -> None:
         """A scalar or an alias in key position of *parent*."""
         if type(event) is AliasEvent:
-            anchor = self.anchors.get(event.anchor)
+            anchor = self.anchors.get(event.anchor or "")
             if anchor is None:
-                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", yaml_mark(event.start_mark))
             mark = anchor.mark  # what the alias stands for is written there
             if anchor.kind != _SCALAR:
                 if not parent.quiet and anchor.kind != _BAD:
                     self._report(mark, "a mapping key must be a plain string, not a list or a mapping")
                 parent.key = _SKIP
                 return
+            assert anchor.tag is not None and anchor.text is not None  # a scalar's anchor keeps both
             tag, text = anchor.tag, anchor.text
         else:
             tag, text, _ = self._scalar(event, key=True)
@@ -345,7 +375,7 @@ class _Builder(_Assembly):
         else:
             first_line[text] = mark[0]
         parent.key, parent.key_mark = text, mark
-        if parent.track:
+        if parent.track and parent.path is not None:
             path = (*parent.path, text)
             if parent.all or len(path) <= self.depth or path[: self.depth] in self.wanted:
                 self.keys[path] = mark

@@ -4,13 +4,14 @@ mappings, anchors, and how a finished node joins its parent (aliases, ``<<`` mer
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Any, Final, Union
 
 import yaml
 from yaml.composer import ComposerError
 from yaml.events import AliasEvent
 
-from .positions import Position
+from .positions import Position, PositionMap, Wanted, YamlPath
 from .problems import Problem
 
 _TAG_PREFIX = "tag:yaml.org,2002:"
@@ -38,6 +39,20 @@ _CACHE_SIZE = 4096
 _CACHED_LENGTH = 8
 
 
+def yaml_mark(mark: object) -> yaml.Mark | None:
+    """*mark* (libyaml's or PyYAML's, the same fields) as PyYAML's errors are typed to take it."""
+    if mark is None or isinstance(mark, yaml.Mark):
+        return mark
+    return yaml.Mark(
+        str(getattr(mark, "name", "")),
+        int(getattr(mark, "index", 0)),
+        int(getattr(mark, "line", 0)),
+        int(getattr(mark, "column", 0)),
+        None,
+        0,
+    )
+
+
 def short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else tag
 
@@ -62,9 +77,23 @@ class _TooDeep(Exception):
     """Lists and mappings nested deeper than MAX_DEPTH: the document is refused."""
 
 
-_NO_KEY = object()  # a mapping waits for its next key
-_SKIP = object()  # the pending key was refused: its value is read, then dropped
-_MERGE = object()  # the pending key is ``<<``: its value is merged into the mapping
+class _Key(enum.Enum):
+    """What a mapping's pending key is when it is not a key's text (and a node's role)."""
+
+    NONE = "none"  # a mapping waits for its next key
+    SKIP = "skip"  # the pending key was refused: its value is read, then dropped
+    MERGE = "merge"  # the pending key is ``<<``: its value is merged into the mapping
+
+
+_NO_KEY: Final = _Key.NONE
+_SKIP: Final = _Key.SKIP
+_MERGE: Final = _Key.MERGE
+
+#: What ``<<`` takes from an anchored mapping: key -> (key position, value position, size).
+MergeKeys = dict[str, tuple[Position, Position, int]]
+#: One source of ``<<`` (an alias, or an item of a list written as its value): (value, position,
+#: kind, the keys of a mapping). Values are the loaded plain data, of any shape.
+MergeSource = tuple[Any, Position, str, Union[MergeKeys, None]]
 
 _SCALAR, _MAP, _SEQ, _BAD = "scalar", "mapping", "list", "refused"
 
@@ -72,14 +101,15 @@ _SCALAR, _MAP, _SEQ, _BAD = "scalar", "mapping", "list", "refused"
 class _Anchor:
     """What an alias stands for: the anchored value, where it is written, how big it is."""
 
-    __slots__ = ("height", "keys", "kind", "mark", "open", "size", "tag", "text", "value")
+    __slots__ = ("height", "items", "keys", "kind", "mark", "open", "size", "tag", "text", "value")
 
     def __init__(self, mark: Position, kind: str):
         self.mark, self.kind = mark, kind
-        self.value: Any = None
+        self.value: Any = None  # the loaded plain data, of any shape
         self.size, self.height = 1, 0
         # for ``<<: *name``: a mapping's keys (as _Frame.keys), a list's items (as _Frame.merges)
-        self.keys: Any = None
+        self.keys: MergeKeys | None = None
+        self.items: list[MergeSource] | None = None
         self.text: str | None = None
         self.tag: str | None = None
         self.open = kind in (_MAP, _SEQ)  # a list or mapping is open until its end
@@ -108,9 +138,12 @@ class _Frame:
         "value",
     )
 
-    def __init__(self, is_map: bool, path: tuple | None, mark: Position, role: object, quiet: bool, track: bool):
+    def __init__(
+        self, is_map: bool, path: YamlPath | None, mark: Position, role: _Key | None, quiet: bool, track: bool
+    ):
         self.is_map = is_map
-        self.value: Any = {} if is_map else []  # the list or dict being filled
+        # the dict or list being filled (not told apart for mypy: the event loop is hot)
+        self.value: Any = {} if is_map else []
         self.path = path  # None inside a dropped value
         self.mark = mark  # where it starts, 1-based
         self.role = role  # None, _SKIP (used as a key), _MERGE (a ``<<`` value or one of its sources)
@@ -119,13 +152,13 @@ class _Frame:
         self.all = False  # ... and those of all its descendants
         self.refused = False  # the list or mapping itself is refused (its tag): its value becomes None
         self.anchor: _Anchor | None = None
-        self.key: Any = _NO_KEY  # mappings: the pending key: _NO_KEY, _SKIP, _MERGE or the key's text
+        self.key: str | _Key = _NO_KEY  # mappings: the pending key: _NO_KEY, _SKIP, _MERGE or the key's text
         self.key_mark: Position | None = None
         self.first_line: dict[str, int] = {}  # mappings: the line of each key, for duplicate reports
         # mappings: [(value, position, kind, keys)] from ``<<``; lists under ``<<`` or anchored: their items
-        self.merges: list | None = None
+        self.merges: list[MergeSource] | None = None
         # mappings that may be merged: key -> (key position, value position, size)
-        self.keys: dict[str, tuple] | None = {} if is_map and role is _MERGE else None
+        self.keys: MergeKeys | None = {} if is_map and role is _MERGE else None
         self.size = 1  # values in the expanded subtree (aliases counted at full size)
         self.height = 1  # levels of lists and mappings, this one included
 
@@ -135,11 +168,11 @@ class _Assembly:
 
     file: str
     problems: list[Problem]
-    bad_paths: set[tuple]
+    bad_paths: set[YamlPath]
     anchors: dict[str, _Anchor]
-    keys: dict[tuple, Position]
-    values: dict[tuple, Position]
-    wanted: frozenset
+    keys: PositionMap
+    values: PositionMap
+    wanted: Wanted
     depth: int
 
     def _report(self, mark: yaml.Mark | Position, message: str) -> None:
@@ -147,12 +180,13 @@ class _Assembly:
         self.problems.append(Problem(self.file, line, col, message))
 
     def _alias(
-        self, event: AliasEvent, mark: Position, parent: _Frame | None, path: tuple | None, quiet: bool, depth: int
-    ) -> tuple[Any, str, int, int, dict | None]:
-        """(value, kind, size, height, keys) of an alias in value position."""
-        anchor = self.anchors.get(event.anchor)
+        self, event: AliasEvent, mark: Position, parent: _Frame | None, path: YamlPath | None, quiet: bool, depth: int
+    ) -> tuple[Any, str, int, int, MergeKeys | None, list[MergeSource] | None]:
+        """(value, kind, size, height, keys, items) of an alias in value position: *keys* and
+        *items* are what ``<<`` takes from an anchored mapping or list."""
+        anchor = self.anchors.get(event.anchor or "")
         if anchor is None:
-            raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+            raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", yaml_mark(event.start_mark))
         message = None
         if anchor.open:  # reported where the value that would contain itself starts
             merging = parent is not None and (parent.key is _MERGE or parent.role is _MERGE)
@@ -168,10 +202,10 @@ class _Assembly:
                 self._report(mark, message)
                 if path is not None and parent is not None and parent.key is not _MERGE and parent.role is not _MERGE:
                     self.bad_paths.add(path)
-            return None, _BAD, 1, 0, None
+            return None, _BAD, 1, 0, None, None
         if anchor.kind == _BAD and path is not None and not quiet:
             self.bad_paths.add(path)
-        return anchor.value, anchor.kind, anchor.size, anchor.height, anchor.keys
+        return anchor.value, anchor.kind, anchor.size, anchor.height, anchor.keys, anchor.items
 
     def _attach(
         self,
@@ -181,8 +215,8 @@ class _Assembly:
         size: int,
         height: int,
         mark: Position,
-        keys_of: dict | None,
-        sources: list | None = None,
+        keys_of: MergeKeys | None,
+        sources: list[MergeSource] | None = None,
     ) -> None:
         """Put a finished node into *parent*. *sources*: the items of a list written as the value
         of ``<<``, each ``(value, position, kind, keys)``."""
@@ -212,6 +246,7 @@ class _Assembly:
         parent.value[key] = value
         parent.size += 1 + size
         if parent.keys is not None:
+            assert parent.key_mark is not None  # _key sets it: the quick path leaves such mappings alone
             parent.keys[key] = (parent.key_mark, mark, size)
 
     def _close(self, frame: _Frame) -> tuple[Any, str]:
@@ -229,15 +264,18 @@ class _Assembly:
             anchor.value, anchor.kind, anchor.open = value, kind, False
             anchor.size, anchor.height = frame.size, frame.height
             # what ``<<: *anchor`` needs: a mapping's keys, or a list's items, with their positions
-            anchor.keys = frame.keys if frame.is_map else frame.merges or []
+            if frame.is_map:
+                anchor.keys = frame.keys
+            else:
+                anchor.items = frame.merges or []
         return value, kind
 
     def _merge(self, frame: _Frame) -> None:
         """``<<: *base`` or ``<<: [*a, *b]``: keys not written explicitly come from the sources,
         earlier sources first."""
         out = frame.value
-        track = frame.track and frame.path is not None
-        for value, mark, kind, keys_of in frame.merges:
+        base = frame.path if frame.track else None  # where the merged keys' positions go
+        for value, mark, kind, keys_of in frame.merges or ():
             if kind == _BAD:
                 continue  # already reported
             if kind != _MAP or keys_of is None:
@@ -251,8 +289,8 @@ class _Assembly:
                 frame.size += 1 + size
                 if frame.keys is not None:
                     frame.keys[name] = (key_mark, value_mark, size)
-                if track:
-                    path = (*frame.path, name)
+                if base is not None:
+                    path = (*base, name)
                     if frame.all or len(path) <= self.depth or path[: self.depth] in self.wanted:
                         self.keys.setdefault(path, key_mark)
                         self.values.setdefault(path, value_mark)

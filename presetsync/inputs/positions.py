@@ -14,6 +14,12 @@ from typing import Union
 YamlPath = tuple[Union[str, int], ...]
 #: A 1-based (line, col).
 Position = tuple[int, int]
+#: Positions by path: of keys (where ``param:`` is written) or of values (where its value starts).
+PositionMap = dict[YamlPath, Position]
+#: The subtrees whose positions a load records (below the first levels, see Positions).
+Wanted = frozenset[YamlPath]
+#: Reads the text again, recording every position at and below the wanted paths.
+Reload = Callable[[Wanted], tuple[PositionMap, PositionMap]]
 
 #: Path component that stands for "every item" of an array in a field path (``IMAGE.*.logoUrl``).
 ITEMS = "*"
@@ -48,20 +54,20 @@ class Positions:
 
     def __init__(
         self,
-        keys: dict[tuple, Position] | None = None,
-        values: dict[tuple, Position] | None = None,
+        keys: PositionMap | None = None,
+        values: PositionMap | None = None,
         *,
         depth: int | None = None,
-        reload: Callable[[frozenset], tuple[dict, dict]] | None = None,
+        reload: Reload | None = None,
     ):
         self._keys = {} if keys is None else keys
         self._values = {} if values is None else values
         self._depth = depth if reload is not None else None  # None: every position is known
         self._reload = reload
-        self._wanted: frozenset = frozenset()
+        self._wanted: Wanted = frozenset()
         self._reads = 0
 
-    def _known(self, path: tuple) -> bool:
+    def _known(self, path: YamlPath) -> bool:
         depth = self._depth
         return depth is None or len(path) <= depth or path[:depth] in self._wanted
 
@@ -70,7 +76,7 @@ class Positions:
         depth = self._depth
         if depth is None:
             return
-        missing = set()
+        missing: set[YamlPath] = set()
         for path in map(tuple, paths):
             if len(path) < depth:
                 missing.add(())  # what is below a short path: everything, read at once
@@ -79,12 +85,12 @@ class Positions:
         if missing:
             self._read(self._wanted | missing)
 
-    def _ensure(self, path: tuple) -> None:
+    def _ensure(self, path: YamlPath) -> None:
         if not self._known(path):
             assert self._depth is not None
             self._read(self._wanted | {path[: self._depth]})
 
-    def _read(self, wanted: frozenset) -> None:
+    def _read(self, wanted: Wanted) -> None:
         assert self._reload is not None
         self._reads += 1
         if self._reads > _MAX_PARTIAL_READS:
@@ -95,14 +101,14 @@ class Positions:
         self._wanted = wanted
 
     @property
-    def keys(self) -> dict[tuple, Position]:
+    def keys(self) -> PositionMap:
         """Every key position (reads the text again if they are not all known yet)."""
         if self._depth is not None:
             self._read(frozenset({()}))
         return self._keys
 
     @property
-    def values(self) -> dict[tuple, Position]:
+    def values(self) -> PositionMap:
         """Every value position (reads the text again if they are not all known yet)."""
         if self._depth is not None:
             self._read(frozenset({()}))

@@ -20,8 +20,8 @@ class Problem:
     message: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.file, str):
-            object.__setattr__(self, "file", str(self.file))
+        # a Path given for file (by an untyped caller) must still sort and compare as text
+        object.__setattr__(self, "file", str(self.file))
 
     def __str__(self) -> str:
         if self.line <= 0:

@@ -9,14 +9,35 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import jsonschema
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from .documents import YamlDocument
-from .positions import dotted
+from .positions import YamlPath, dotted
 from .problems import Problem
+
+
+class SchemaError(Protocol):
+    """What this module reads of a ``SchemaError`` (jsonschema ships no types;
+    it is imported only where a file is invalid)."""
+
+    message: str
+    validator: str
+    validator_value: Any
+    instance: Any
+    schema: Mapping[str, Any]
+    absolute_path: Sequence[str | int]
+    absolute_schema_path: Sequence[str | int]
+
+
+class SchemaValidator(Protocol):
+    """What presetsync uses of a ``jsonschema.Draft202012Validator``."""
+
+    schema: Mapping[str, Any]
+
+    def iter_errors(self, instance: object) -> Iterator[SchemaError]: ...
+
+    def is_valid(self, instance: object) -> bool: ...
 
 
 def type_phrase(value: Any) -> str:
@@ -116,33 +137,33 @@ class SchemaErrorTranslator:
     Subclasses name things (``name``) and explain unknown keys (``unknown_key``).
     """
 
-    def __init__(self, doc: YamlDocument, root_schema: Mapping[str, Any], prefix: tuple = ()):
+    def __init__(self, doc: YamlDocument, root_schema: Mapping[str, Any], prefix: YamlPath = ()):
         self.doc = doc
         self.root = root_schema
         self.prefix = prefix  # the path of the validated instance in the document
 
     # hooks -----------------------------------------------------------------------------
-    def name(self, path: tuple) -> str:
+    def name(self, path: YamlPath) -> str:
         return repr(dotted(path)) if path else "the file"
 
-    def unknown_key(self, path: tuple, key: str, error: jsonschema.ValidationError) -> str:
+    def unknown_key(self, path: YamlPath, key: str, error: SchemaError) -> str:
         known = list(error.schema.get("properties", {}))
         where = f" in {dotted(path)}" if path else ""
         return f"unknown key {key!r}{where}{did_you_mean(key, known)}"
 
-    def missing(self, path: tuple, key: str) -> str:
+    def missing(self, path: YamlPath, key: str) -> str:
         where = f"{dotted(path)} is missing" if path else "missing"
         return f"{where} required key {key!r}"
 
-    def skip(self, path: tuple, error: jsonschema.ValidationError) -> bool:
+    def skip(self, path: YamlPath, error: SchemaError) -> bool:
         return False
 
     # translation ---------------------------------------------------------------------------
-    def path(self, error: jsonschema.ValidationError) -> tuple:
+    def path(self, error: SchemaError) -> YamlPath:
         """Where *error* is in the document."""
         return (*self.prefix, *error.absolute_path)
 
-    def translate(self, error: jsonschema.ValidationError) -> list[Problem]:
+    def translate(self, error: SchemaError) -> list[Problem]:
         path = self.path(error)
         if self.doc.is_bad(path):
             return []
@@ -199,16 +220,16 @@ class SchemaErrorTranslator:
             message = f"{self.name(path)}: {error.message}"
         return [self.doc.problem(path, message)]
 
-    def _rule(self, path: tuple, rule: Mapping[str, Any]) -> list[Problem]:
+    def _rule(self, path: YamlPath, rule: Mapping[str, Any]) -> list[Problem]:
         at = rule.get("at")
         for cut in range(len(path), -1, -1):
             target = value_at(self.doc.data, path[:cut])
-            if isinstance(target, Mapping) and at in target:
-                where = (*path[:cut], at)
+            if isinstance(at, str) and isinstance(target, Mapping) and at in target:
+                where: YamlPath = (*path[:cut], at)
                 return [self.doc.problem(where, f"{self.name(where)} {rule['message']}", key=True)]
         return [self.doc.problem(path, f"{self.name(path)}: {rule['message']}")]
 
-    def problems(self, errors: Iterable[jsonschema.ValidationError]) -> list[Problem]:
+    def problems(self, errors: Iterable[SchemaError]) -> list[Problem]:
         out: list[Problem] = []
         for error in errors:
             out.extend(self.translate(error))

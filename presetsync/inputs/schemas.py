@@ -38,7 +38,8 @@ def _schema_text(name: str) -> str:
 @functools.cache
 def load_schema(name: str) -> dict[str, Any]:
     """A schema by file name, parsed (cached: do not modify it)."""
-    return json.loads(_schema_text(name))
+    schema: dict[str, Any] = json.loads(_schema_text(name))
+    return schema
 
 
 def preset_file_schema() -> dict[str, Any]:

@@ -8,18 +8,24 @@ Modules: ``server`` (:class:`LocalService`: life cycle, accounts, routing), ``ht
 ``operation_base`` (their dispatch, argument readers and time texts), ``store`` (SQLite),
 ``auth`` (accounts, signatures), ``faults`` (fault injection), ``params`` (preset param
 rules), ``mediainfo`` (made-up ffprobe output), ``protocol`` (the errNum table),
-``embedded`` (``--endpoint local``), ``command`` (``presetsync serve``).
-The names below are imported lazily, so that ``command`` stays cheap for the CLI to import.
+``embedded`` (``--endpoint local``). The ``presetsync serve`` command is
+:mod:`presetsync.commands.serve`. The names below are imported lazily: importing the package
+costs nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what __getattr__ gives, for the type checker
+    from .embedded import start_embedded
+    from .faults import Faults
+    from .server import LocalService, RequestStats
 
 __all__ = ["Faults", "LocalService", "RequestStats", "start_embedded"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "Faults":
         from .faults import Faults
 

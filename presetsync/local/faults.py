@@ -46,16 +46,11 @@ class Faults:
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
             raise ConfigError(f"latency must not be negative, got {self.latency_ms}")
-        for name in ("fail_rate", "throttle_rate", "drop_rate"):
-            rate = getattr(self, name)
+        for name, rate in (("fail", self.fail_rate), ("throttle", self.throttle_rate), ("drop", self.drop_rate)):
             if not 0.0 <= rate <= 1.0:
-                raise ConfigError(f"{name.replace('_', ' ')} must be between 0 and 1, got {rate}")
+                raise ConfigError(f"{name} rate must be between 0 and 1, got {rate}")
         if self.fail_rate + self.throttle_rate + self.drop_rate > 1.0 + 1e-9:
             raise ConfigError("fail, throttle and drop rates must add up to at most 1")
-
-    @property
-    def active(self) -> bool:
-        return bool(self.latency_ms or self.fail_rate or self.throttle_rate or self.drop_rate)
 
 
 class FaultInjector:

@@ -29,7 +29,7 @@ from typing import Any
 from .operation_base import int_arg, optional_text, required_text
 from .params import PRESET_TYPES, check_param, check_preset_name, check_preset_type, echo_param
 from .protocol import PRESET_EXISTS, PRESET_NOT_FOUND, AppError, RawJSON, invalid, success
-from .store import PresetRow
+from .store import PresetRow, PresetWire
 from .tasks_ops import TaskOperations
 
 
@@ -105,7 +105,7 @@ class Operations(TaskOperations):
             rows = tx.list_presets_wire(account, types or None, names or None, with_param=bool(with_detail))
         return success(presetList=RawJSON(f"[{','.join([self._preset_item_text(row) for row in rows])}]"))
 
-    def _preset_item_text(self, row: tuple) -> str:
+    def _preset_item_text(self, row: PresetWire) -> str:
         """:meth:`_preset_item` of a :meth:`~presetsync.local.store.Tx.list_presets_wire` row,
         as the answer encodes it: the same bytes, with the stored wire param spliced in."""
         name, presettype, description, wire, created_at, updated_at = row

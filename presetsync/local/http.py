@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import parse_qsl
 
 from .faults import Fault
@@ -42,11 +42,15 @@ from .protocol import (
 )
 
 if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
     from .server import LocalService
 
 log = logging.getLogger("presetsync.local")
 
 DROPPED = "dropped"
+#: What socketserver hands a server for each request: a TCP server's is its connection.
+_Request = Union[socket.socket, tuple[bytes, socket.socket]]
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -66,7 +70,7 @@ class _DeadlineReader(io.RawIOBase):
     def next_request(self) -> None:
         self._deadline = None
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self._deadline is None:
             self._sock.settimeout(self._idle)
         else:
@@ -248,7 +252,7 @@ class ServiceHTTPServer(ThreadingHTTPServer):
                         return
                     self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's step, not in typeshed
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: _Request, client_address: object) -> None:
         """A client that went away mid-answer is routine; anything else is logged (not printed)."""
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionError, TimeoutError)):
@@ -264,17 +268,19 @@ class ServiceHTTPServer(ThreadingHTTPServer):
         self._wake_r.close()
         self._wake_w.close()
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._idle:
-            self._connections.add(request)
+    def process_request(self, request: _Request, client_address: object) -> None:
+        if isinstance(request, socket.socket):  # always: a TCP server's request is its connection
+            with self._idle:
+                self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request: Any) -> None:
+    def shutdown_request(self, request: _Request) -> None:
         try:
             super().shutdown_request(request)
         finally:
             with self._idle:
-                self._connections.discard(request)
+                if isinstance(request, socket.socket):
+                    self._connections.discard(request)
                 self._idle.notify_all()
 
     def close_connections(self, timeout: float) -> bool:

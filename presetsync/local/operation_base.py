@@ -38,11 +38,15 @@ _SECOND_TEXTS = 1 << 15
 _NO_CARRY = 0.999999
 
 
+#: An operation: (account, arguments) -> the answer's body.
+Handler = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+
+
 def _parse_json_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value: object = json.loads(body)
     except ValueError as exc:
         raise invalid(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -115,7 +119,8 @@ class OperationsBase:
         """Run *action* (a known operation name) for *account*; return the answer body."""
         op = OPERATIONS[action]
         args: Mapping[str, Any] = _parse_json_body(body) if op.params is None else query
-        return getattr(self, op.snake_name)(account, args)
+        handler: Handler = getattr(self, op.snake_name)  # a method of Operations, named like the client's
+        return handler(account, args)
 
     # --- time ----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from .protocol import encode_text, invalid
 
@@ -55,22 +55,18 @@ _BITRATE_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(k|kb|m|mb)?", re.ASCII | r
 _BITRATE_FACTORS = {None: 1, "k": 1000, "kb": 1000, "m": 1_000_000, "mb": 1_000_000}
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def parse_number(value: Any) -> float | None:
+def parse_number(value: object) -> float | None:
     """A number, or a string holding a plain decimal number; otherwise None."""
-    if _is_number(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
         return float(value)
     return None
 
 
-def parse_bitrate(value: Any) -> float | None:
+def parse_bitrate(value: object) -> float | None:
     """Bits per second from ``500000``, ``"500k"``, ``"1.25M"``, ``"64kb"`` (decimal units)."""
-    if _is_number(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
         match = _BITRATE_TEXT.fullmatch(value.strip())
@@ -80,7 +76,7 @@ def parse_bitrate(value: Any) -> float | None:
     return None
 
 
-def check_preset_name(value: Any, *, later_rule: bool = False) -> str:
+def check_preset_name(value: object, *, later_rule: bool = False) -> str:
     """The preset name of a Preset request. The 2016 documents set no rule but a non-empty
     string; *later_rule* applies the later documents' 2 to 32 letters, digits or underscores."""
     if value is None or value == "":
@@ -92,10 +88,10 @@ def check_preset_name(value: Any, *, later_rule: bool = False) -> str:
     return value
 
 
-def check_preset_type(value: Any) -> str:
+def check_preset_type(value: object) -> str:
     if value is None or value == "":
         raise invalid("presettype is required")
-    if value not in PRESET_TYPES:
+    if not isinstance(value, str) or value not in PRESET_TYPES:
         raise invalid(f"presettype must be one of {', '.join(PRESET_TYPES)}, got {value!r}")
     return value
 
@@ -103,7 +99,7 @@ def check_preset_type(value: Any) -> str:
 # --- avop value rules -----------------------------------------------------------------------
 
 
-def parse_integer(value: Any) -> float | None:
+def parse_integer(value: object) -> float | None:
     """An integer, or a string holding one; otherwise None (booleans are not integers)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -112,36 +108,39 @@ def parse_integer(value: Any) -> float | None:
     return None
 
 
-def parse_text(value: Any) -> str | None:
+def parse_text(value: object) -> str | None:
     """A non-empty string; otherwise None."""
     return value if isinstance(value, str) and value else None
+
+
+#: What a rule reads a value as: a number or a text (None: not a value of its kind).
+Parsed = Union[float, str, None]
 
 
 @dataclass(frozen=True)
 class Rule:
     """What the service accepts for one field: the value read by *parse* (None: refused),
-    within *minimum*..*maximum* and among *allowed* when given; *keywords* are words accepted
-    as they are (``rotate: auto``). Data, so that a test can compare it with the schema."""
+    within *minimum*..*maximum* (numbers) and among *allowed* when given; *keywords* are words
+    accepted as they are (``rotate: auto``). Data, so that a test can compare it with the schema."""
 
-    parse: Callable[[Any], Any]
+    parse: Callable[[object], Parsed]
     what: str
     minimum: float | None = None
     maximum: float | None = None
-    allowed: tuple[Any, ...] | None = None
+    allowed: tuple[float | str, ...] | None = None
     keywords: tuple[str, ...] = ()
 
-    def accepts(self, value: Any) -> bool:
+    def accepts(self, value: object) -> bool:
         if isinstance(value, str) and value in self.keywords:
             return True
         parsed = self.parse(value)
-        return (
-            parsed is not None
-            and (self.allowed is None or parsed in self.allowed)
-            and (self.minimum is None or parsed >= self.minimum)
-            and (self.maximum is None or parsed <= self.maximum)
-        )
+        if parsed is None or (self.allowed is not None and parsed not in self.allowed):
+            return False
+        if isinstance(parsed, str):
+            return True  # a text has no range
+        return (self.minimum is None or parsed >= self.minimum) and (self.maximum is None or parsed <= self.maximum)
 
-    def check(self, path: str, value: Any) -> None:
+    def check(self, path: str, value: object) -> None:
         if not self.accepts(value):
             raise invalid(f"{path} must be {self.describe()}, got {value!r}")
 
@@ -188,7 +187,7 @@ AVOP_RULES: dict[tuple[str, ...], Rule] = {
 }
 
 
-def check_param(presettype: str, param: Any) -> dict[str, Any]:
+def check_param(presettype: str, param: object) -> dict[str, Any]:
     """Return *param* if acceptable for *presettype*; raise an invalid-parameter AppError."""
     if param is None:
         raise invalid("param is required")
@@ -199,7 +198,7 @@ def check_param(presettype: str, param: Any) -> dict[str, Any]:
             raise invalid(f"param.{section} must be a JSON object")
     if presettype == "avop":
         for path, rule in AVOP_RULES.items():
-            node: Any = param
+            node: object = param
             for key in path:
                 node = node.get(key) if isinstance(node, dict) else None
             if node is not None:
@@ -240,4 +239,5 @@ def echo_param(param: dict[str, Any]) -> dict[str, Any]:
 def wire_param(text: str) -> str:
     """The stored ``param`` JSON text as the service answers it: :func:`echo_param`'s types,
     encoded as the answer encodes it. The store keeps it, so that listings splice it as text."""
-    return encode_text(echo_param(json.loads(text)))
+    param: dict[str, Any] = json.loads(text)  # a JSON object (anything else raises: see store._migrate)
+    return encode_text(echo_param(param))

@@ -164,7 +164,7 @@ class RawJSON:
         self.text = text
 
 
-def encode_text(body: Any) -> str:
+def encode_text(body: object) -> str:
     """Compact JSON text, as sent on the wire (before UTF-8); see :class:`RawJSON`."""
     if type(body) is dict and any(type(value) is RawJSON for value in body.values()):
         members = (
@@ -175,6 +175,6 @@ def encode_text(body: Any) -> str:
     return _encoder.encode(body)
 
 
-def encode(body: Any) -> bytes:
+def encode(body: object) -> bytes:
     """Compact UTF-8 JSON, as sent on the wire."""
     return encode_text(body).encode("utf-8")

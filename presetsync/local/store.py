@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Optional
 
 from ..state import private_file
 from .params import wire_param
@@ -89,6 +90,10 @@ class PresetRow:
     updated_at: float | None
 
 
+#: A listed preset as plain values, in PresetRow's order, with the param as answered (JSON text).
+PresetWire = tuple[str, str, str, Optional[str], float, Optional[float]]
+
+
 @dataclass(frozen=True)
 class TaskRow:
     taskid: str
@@ -140,29 +145,46 @@ class Tx:
         ).fetchone()
         return None if row is None else PresetRow(*row)
 
+    @staticmethod
+    def _param_of(row: PresetRow) -> str:
+        """The param a preset is written with (a row read without details has none)."""
+        if row.param is None:
+            raise ValueError(f"preset {row.name} has no param to write")
+        return row.param
+
     def insert_preset(self, account: str, row: PresetRow) -> bool:
         """Insert; False (and no change) when the account already has a preset of that name."""
-        wire = wire_param(row.param)
+        param = self._param_of(row)
         cursor = self._conn.execute(
             "INSERT OR IGNORE INTO presets"
             " (account, name, presettype, description, param, created_at, updated_at, param_wire)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (account, row.name, row.presettype, row.description, row.param, row.created_at, row.updated_at, wire),
+            (
+                account,
+                row.name,
+                row.presettype,
+                row.description,
+                param,
+                row.created_at,
+                row.updated_at,
+                wire_param(param),
+            ),
         )
         return cursor.rowcount == 1
 
     def update_preset(self, account: str, row: PresetRow) -> bool:
         """Set *row*'s presettype, description, param and update time; False when absent."""
+        param = self._param_of(row)
         cursor = self._conn.execute(
             "UPDATE presets SET presettype = ?, description = ?, param = ?, updated_at = ?"
             " WHERE account = ? AND name = ?",
-            (row.presettype, row.description, row.param, row.updated_at, account, row.name),
+            (row.presettype, row.description, param, row.updated_at, account, row.name),
         )
         if cursor.rowcount != 1:
             return False
         self._conn.execute(  # after the trigger emptied it
             "UPDATE presets SET param_wire = ? WHERE account = ? AND name = ?",
-            (wire_param(row.param), account, row.name),
+            (wire_param(param), account, row.name),
         )
         return True
 
@@ -189,7 +211,7 @@ class Tx:
         names: Sequence[str] | None = None,
         *,
         with_param: bool = False,
-    ) -> list[tuple]:
+    ) -> list[PresetWire]:
         """:meth:`list_presets` as plain tuples (fields in PresetRow's order), with the param
         as answered (``param_wire``) rather than as stored: what a listing needs, fast."""
         param = "coalesce(param_wire, wire_param(param))" if with_param else "NULL"
@@ -197,7 +219,7 @@ class Tx:
 
     def _select_presets(
         self, account: str, types: Sequence[str] | None, names: Sequence[str] | None, param: str
-    ) -> list[tuple]:
+    ) -> list[PresetWire]:
         sql = f"SELECT name, presettype, description, {param}, created_at, updated_at FROM presets WHERE account = ?"
         args: list[object] = [account]
         if types:
@@ -208,7 +230,7 @@ class Tx:
             sql += f" AND name IN ({', '.join('?' * len(names))})"
             args.extend(names)
         sql += " ORDER BY name"
-        rows = self._conn.execute(sql, args).fetchall()
+        rows: list[PresetWire] = self._conn.execute(sql, args).fetchall()
         if filter_in_python:
             wanted = set(names or ())
             rows = [row for row in rows if row[0] in wanted]
@@ -271,7 +293,7 @@ class Tx:
 
     def count_unfinished_tasks(self) -> int:
         """Tasks a media worker has not finished (waiting or running)."""
-        return self._conn.execute("SELECT count(*) FROM tasks WHERE done_at = ?", (NOT_YET,)).fetchone()[0]
+        return int(self._conn.execute("SELECT count(*) FROM tasks WHERE done_at = ?", (NOT_YET,)).fetchone()[0])
 
     def requeue_unfinished_tasks(self) -> int:
         """Started but unfinished tasks (the service stopped meanwhile) wait again; how many."""
@@ -293,7 +315,7 @@ class Tx:
         """Tasks created from *start* to *end* (yyyymmdd, inclusive); with *succeeded_by*, only
         those that have succeeded by that time and have meta information (avinfo tasks)."""
         where, args = self._task_filter(account, start, end, succeeded_by)
-        return self._conn.execute(f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0]
+        return int(self._conn.execute(f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0])
 
     def list_tasks(
         self, account: str, start: int, end: int, offset: int, limit: int, *, succeeded_by: float | None = None

@@ -20,7 +20,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from .mediainfo import probe_source
 from .operation_base import OperationsBase, int_arg, optional_text, required_text
@@ -45,6 +45,16 @@ def _date_arg(args: Mapping[str, Any], name: str) -> date | None:
 
 def _yyyymmdd(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
+
+
+class PageHead(TypedDict):
+    """The paging fields of GetTaskList and GetTaskMetaInfo answers."""
+
+    count: int
+    total: int
+    marker: int
+    startdate: str
+    enddate: str
 
 
 class TaskOperations(OperationsBase):
@@ -193,7 +203,9 @@ class TaskOperations(OperationsBase):
             raise invalid(f"limit must be from 1 to {MAX_LIMIT} (0 means {DEFAULT_LIMIT}), got {limit}")
         return _yyyymmdd(start), _yyyymmdd(end), marker, limit
 
-    def _list_page(self, account: str, args: Mapping[str, Any], now: float, *, meta: bool = False, taskid: str = ""):
+    def _list_page(
+        self, account: str, args: Mapping[str, Any], now: float, *, meta: bool = False, taskid: str = ""
+    ) -> tuple[PageHead, list[TaskRow]]:
         """(paging fields, rows): a page of the tasks created in the date range, or with *meta*
         of those that have meta information by *now*; with *taskid*, that task alone (no row
         when it does not exist), while ``total`` still counts the range."""
@@ -206,7 +218,13 @@ class TaskOperations(OperationsBase):
                 rows = [] if found is None else [found]
             else:
                 rows = tx.list_tasks(account, start, end, marker, limit, succeeded_by=succeeded_by)
-        head = {"count": len(rows), "total": total, "marker": marker, "startdate": str(start), "enddate": str(end)}
+        head: PageHead = {
+            "count": len(rows),
+            "total": total,
+            "marker": marker,
+            "startdate": str(start),
+            "enddate": str(end),
+        }
         return head, rows
 
     def get_task_list(self, account: str, args: Mapping[str, Any]) -> dict[str, Any]:

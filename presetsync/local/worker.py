@@ -43,7 +43,7 @@ from typing import Any, Callable
 from ..errors import ConfigError
 from ..media import MEDIA_FAILED, SOURCE_MISSING, UNSUPPORTED, MediaError, import_av
 from .protocol import TASK_PRESET_MISSING
-from .store import Store, TaskRow
+from .store import PresetRow, Store, TaskRow
 
 log = logging.getLogger("presetsync.local.worker")
 
@@ -72,7 +72,7 @@ def object_path(root: Path, path: str, what: str) -> Path:
     return root.joinpath(*parts[1:])
 
 
-def _ext_param(value: Any) -> dict[str, Any]:
+def _ext_param(value: object) -> dict[str, Any]:
     if value in (None, ""):
         return {}
     if isinstance(value, str):
@@ -85,7 +85,7 @@ def _ext_param(value: Any) -> dict[str, Any]:
     return value
 
 
-def _file_pattern(value: Any, name: str) -> str:
+def _file_pattern(value: object, name: str) -> str:
     if not isinstance(value, str) or not _FILE_PATTERN.fullmatch(value):
         raise MediaError(UNSUPPORTED, f"extParam {name} {value!r} must be a file name with a %d (e.g. seg-%03d.ts)")
     return value
@@ -195,23 +195,24 @@ class MediaWorkers:
         from ..media.render import Job, LogoImage, render
         from ..media.spec import read_spec
 
-        body = json.loads(row.body)
+        body: dict[str, Any] = json.loads(row.body)  # as CreateTask stored it: a JSON object
         names = row.preset.split("|")
         with self.store.transaction() as tx:
-            presets = [tx.get_preset(account, name) for name in names]
-        for name, preset in zip(names, presets):
+            found = [tx.get_preset(account, name) for name in names]
+        presets: list[PresetRow] = []
+        for name, preset in zip(names, found):
             if preset is None:
                 raise MediaError(TASK_PRESET_MISSING, f"preset {name} does not exist")
-        types = [p.presettype for p in presets if p is not None]
+            presets.append(preset)
+        types = [p.presettype for p in presets]
         first = presets[0]
-        assert first is not None
         logos: list[LogoImage] = []
         if len(names) > 1:
             if types != ["avop", "avlogo"]:
                 raise MediaError(
                     UNSUPPORTED, f"preset {row.preset!r} ({'|'.join(types)}): a chain is one avop and one avlogo preset"
                 )
-            logo_param = json.loads(presets[1].param or "{}")  # type: ignore[union-attr]
+            logo_param = json.loads(presets[1].param or "{}")
             for logo in read_spec("avlogo", logo_param).logos:
                 if "://" in logo.url:
                     raise MediaError(UNSUPPORTED, f"logoUrl {logo.url!r}: the local service reads logos as /bucket/key")

@@ -7,22 +7,22 @@ preview`` do with a preset.
 
 Modules: ``spec`` (what a preset asks for, read from its param with the documented rules:
 pure Python), ``render`` (a :class:`~presetsync.media.render.Job` through PyAV: one module for
-the service's workers and for preview), ``probe`` (a file as ffprobe-shaped meta info),
-``sample`` (the generated test pattern), ``preview`` (``presetsync preview`` and
-``plan --preview``), ``command`` (their command-line options).
+the service's workers and for preview), ``pipes`` (each stream's way through a transcode),
+``probe`` (a file as ffprobe-shaped meta info), ``sample`` (the generated test pattern),
+``preview`` (``presetsync preview`` and ``plan --preview``; their command-line options are in
+:mod:`presetsync.commands.preview`).
 
 PyAV (the ``av`` package, FFmpeg inside its wheel) is optional: ``pip install
-'presetsync[media]'``. Nothing here imports it at import time; :func:`import_av` does, and says
-how to install it when it is missing. Without it, presetsync (the simulated local service
-included) never imports ``av``.
+'presetsync[media]'``. Nothing here imports it at import time: a function that needs it calls
+:func:`import_av`, which says how to install it when it is missing, then imports ``av`` itself
+(so that the type checker knows the module). Without it, presetsync (the simulated local
+service included) never imports ``av``.
 
 A task that cannot be done raises :class:`MediaError`, whose ``code`` is the task's
 ``errorCode`` and whose message is its ``errorMsg``.
 """
 
 from __future__ import annotations
-
-from types import ModuleType
 
 from ..errors import InputError
 
@@ -48,10 +48,9 @@ class MediaUnavailable(InputError):
     """PyAV is not installed (exit 1)."""
 
 
-def import_av() -> ModuleType:
-    """The ``av`` module; :class:`MediaUnavailable` (saying how to install it) when missing."""
+def import_av() -> None:
+    """Import ``av``; :class:`MediaUnavailable` (saying how to install it) when it is missing."""
     try:
-        import av
+        import av  # noqa: F401 - imported to be there; callers import it by name
     except ImportError as exc:
         raise MediaUnavailable(f"PyAV is not available ({exc}): {INSTALL_HINT}") from None
-    return av

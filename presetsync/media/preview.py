@@ -41,7 +41,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 
 from ..errors import ExitStatus, InputError
 from . import MediaError, import_av
@@ -57,10 +57,26 @@ from .spec import (
     read_spec,
 )
 
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..presets.model import DesiredPreset
+    from ..presets.plan import Change
+    from .render import LogoImage
+
+
+class Sample(TypedDict):
+    """The generated test pattern's size and length (:func:`~presetsync.media.sample.write_sample`)."""
+
+    seconds: float
+    width: int
+    height: int
+    fps: int
+
+
 BITRATE_TOLERANCE = 0.25
 FPS_TOLERANCE = 0.01
 SEGMENT_TOLERANCE, SEGMENT_TOLERANCE_MIN = 0.10, 0.1
-SAMPLE: dict[str, Any] = {"seconds": 2.0, "width": 320, "height": 240, "fps": 25}
+SAMPLE = Sample(seconds=2.0, width=320, height=240, fps=25)
 
 
 class PreviewMismatch(InputError):
@@ -83,7 +99,7 @@ class Target:
     presettype: str
     param: dict[str, Any]
     where: str = ""
-    logos: tuple[Any, ...] = ()  # LogoImage of a chained avlogo preset
+    logos: tuple[LogoImage, ...] = ()  # of a chained avlogo preset
 
 
 @dataclass
@@ -101,7 +117,7 @@ def _rate_text(bps: float) -> str:
     return f"{bps / 1_000_000:.3g}M" if bps >= 1_000_000 else f"{bps / 1000:.3g}k"
 
 
-def _equal(what: str, expected: Any, got: Any) -> Check:
+def _equal(what: str, expected: object, got: object) -> Check:
     return Check(what, str(expected), "none" if got is None else str(got), got is not None and got == expected)
 
 
@@ -272,7 +288,7 @@ def format_table(result: Preview, source_label: str, *, show_output: bool = True
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def _describe_source(source: Path, sample: dict[str, Any] | None) -> str:
+def _describe_source(source: Path, sample: Sample | None) -> str:
     if sample is not None:
         return "the test pattern ({width}x{height}, {fps} fps, {seconds:g} s)".format(**sample)
     info = read_source_info(source)
@@ -299,7 +315,9 @@ def run_previews(
     with tempfile.TemporaryDirectory(prefix="presetsync-preview-") as tmp:
         sample = None
         if source is None:
-            sample = dict(SAMPLE, **({} if size is None else {"width": size[0], "height": size[1]}))
+            sample = SAMPLE.copy()
+            if size is not None:
+                sample["width"], sample["height"] = size
             source = write_sample(Path(tmp) / "sample.mp4", **sample)
         try:
             label = _describe_source(source, sample)
@@ -324,7 +342,7 @@ def _summary(results: Sequence[Preview]) -> str:
 # --- turning names and files into targets ------------------------------------------------------
 
 
-def _logo_images(avlogo: Any) -> tuple[Any, ...]:
+def _logo_images(avlogo: DesiredPreset) -> tuple[LogoImage, ...]:
     """The logos of an avlogo preset as local files: logoUrl is read as a path, relative to
     the preset's file."""
     from .render import LogoImage
@@ -337,11 +355,11 @@ def _logo_images(avlogo: Any) -> tuple[Any, ...]:
     return tuple(logos)
 
 
-def _target(preset: Any, logos: tuple[Any, ...] = ()) -> Target:
+def _target(preset: DesiredPreset, logos: tuple[LogoImage, ...] = ()) -> Target:
     return Target(preset.name, preset.presettype, dict(preset.param), f"{preset.file}:{preset.line}", logos)
 
 
-def targets_from(arg: str, config: Any) -> list[Target]:
+def targets_from(arg: str, config: Config | None) -> list[Target]:
     """The presets PRESET_OR_FILE names: a preset YAML file (all its presets), or a preset
     name from the config's preset files (``avop|avlogo`` for a chain)."""
     from ..inputs.schema_messages import did_you_mean
@@ -372,7 +390,7 @@ def targets_from(arg: str, config: Any) -> list[Target]:
     return [_target(first)]
 
 
-def _only_logos(presets: Iterable[Any]) -> list[Target]:
+def _only_logos(presets: Iterable[DesiredPreset]) -> list[Target]:
     names = ", ".join(p.name for p in presets)
     raise InputError(f"{names}: an avlogo preset is previewed chained after an avop preset: preview 'AVOP|{names}'")
 
@@ -386,11 +404,9 @@ def _size(text: str | None) -> tuple[int, int] | None:
     return int(width), int(height)
 
 
-def run_preview(args: argparse.Namespace) -> int:
-    """``presetsync preview``: exit 0 when every preset renders as declared, else 1."""
-    from ..config import load_config
-
-    config = load_config(args.config)
+def run_preview(args: argparse.Namespace, config: Config | None) -> int:
+    """``presetsync preview`` with its parsed *args* and the configuration (whose preset files
+    name the presets): exit 0 when every preset renders as declared, else 1."""
     targets = targets_from(args.preset, config)
     results = run_previews(targets, source=args.source, out_dir=args.out, size=_size(args.size))
     print(_summary(results))
@@ -399,14 +415,14 @@ def run_preview(args: argparse.Namespace) -> int:
     return ExitStatus.OK if all(result.ok for result in results) else ExitStatus.ERROR
 
 
-def preview_plan(changes: Iterable[Any], *, out: TextIO | None = None) -> None:
+def preview_plan(changes: Iterable[Change], *, out: TextIO | None = None) -> None:
     """``plan --preview``: preview every preset the plan creates, updates or replaces (from its
     body, as apply would send it); PreviewMismatch when any does not render as declared."""
     out = out or sys.stdout
     targets: list[Target] = []
     logos: list[Target] = []
     for change in changes:
-        body = getattr(change, "body", None)
+        body = change.body
         if change.action not in ("create", "update", "replace") or not body:
             continue
         target = Target(body["preset"], body["presettype"], dict(body["param"]), change.source or "")

@@ -12,12 +12,17 @@ segments (its ``size`` counts them too); :func:`hls_segments` lists them with th
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import MEDIA_FAILED, MediaError, import_av
 from .spec import SourceInfo
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.stream import Stream
 
 
 def _rate(value: Fraction | None) -> str:
@@ -28,38 +33,55 @@ def _seconds(value: float | None) -> str | None:
     return None if value is None else f"{value:.6f}"
 
 
-def open_media(av: Any, path: Path, what: str = "") -> Any:
-    """``av.open(path)`` for reading; :class:`MediaError` (``MEDIA_FAILED``) when FFmpeg cannot."""
+def open_media(path: Path, what: str = "") -> InputContainer:
+    """``av.open(path)`` for reading (PyAV checked first, see :func:`~presetsync.media.import_av`);
+    :class:`MediaError` (``MEDIA_FAILED``) when FFmpeg cannot."""
+    import_av()
+    import av
+
     try:
         return av.open(str(path))
     except av.error.FFmpegError as exc:
         raise MediaError(MEDIA_FAILED, f"cannot read {what}{path.name}: {exc.strerror or exc}") from None
 
 
+@dataclass
+class _Totals:
+    """What a stream's packets add up to: bytes, count, and the times they span (seconds)."""
+
+    size: int = 0
+    packets: int = 0
+    start: float | None = None
+    end: float | None = None
+
+
 def probe(path: str | Path) -> dict[str, Any]:
     """The meta info of the media file at *path* (see the module docstring)."""
-    av = import_av()
+    import_av()
+    import av
+
     path = Path(path)
-    with open_media(av, path) as container:
-        totals: dict[int, list[Any]] = {s.index: [0, 0, None, None] for s in container.streams}
+    with open_media(path) as container:
+        totals = {s.index: _Totals() for s in container.streams}
         try:
             for packet in container.demux():
                 if packet.size == 0:
                     continue
                 total = totals[packet.stream.index]
-                total[0] += packet.size
-                total[1] += 1
-                if packet.pts is not None:
+                total.size += packet.size
+                total.packets += 1
+                if packet.pts is not None and packet.time_base is not None:
                     start = float(packet.pts * packet.time_base)
                     end = start + float((packet.duration or 0) * packet.time_base)
-                    total[2] = start if total[2] is None else min(total[2], start)
-                    total[3] = end if total[3] is None else max(total[3], end)
+                    total.start = start if total.start is None else min(total.start, start)
+                    total.end = end if total.end is None else max(total.end, end)
         except av.error.FFmpegError as exc:
             raise MediaError(MEDIA_FAILED, f"cannot read {path.name}: {exc.strerror or exc}") from None
-        streams = [_stream(stream, *totals[stream.index]) for stream in container.streams]
-        ends = [t[3] for t in totals.values() if t[3] is not None]
+        streams = [_stream(stream, totals[stream.index]) for stream in container.streams]
+        ends = [t.end for t in totals.values() if t.end is not None]
         duration = container.duration / 1_000_000 if container.duration else (max(ends) if ends else None)
-        size, bit_rate = path.stat().st_size, container.bit_rate
+        size = path.stat().st_size
+        bit_rate: int | None = container.bit_rate
         if container.format.name == "hls":  # the playlist and its segments
             size += sum((path.parent / uri).stat().st_size for uri, _ in hls_segments(path))
             bit_rate = None
@@ -82,9 +104,12 @@ def probe(path: str | Path) -> dict[str, Any]:
         }
 
 
-def _stream(stream: Any, size: int, packets: int, start: float | None, end: float | None) -> dict[str, Any]:
+def _stream(stream: Stream, totals: _Totals) -> dict[str, Any]:
+    import av
+
     context = stream.codec_context
-    duration = float(stream.duration * stream.time_base) if stream.duration else None
+    start, end = totals.start, totals.end
+    duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
     if duration is None and start is not None and end is not None and end > start:
         duration = end - start
     out: dict[str, Any] = {
@@ -94,27 +119,29 @@ def _stream(stream: Any, size: int, packets: int, start: float | None, end: floa
         "profile": context.profile,
         "codec_type": stream.type,
     }
-    if stream.type == "video":
+    if isinstance(stream, av.VideoStream):
+        video = stream.codec_context
         out.update(
-            width=context.width,
-            height=context.height,
-            pix_fmt=context.format.name if context.format else None,
+            width=video.width,
+            height=video.height,
+            pix_fmt=video.format.name if video.format else None,
             r_frame_rate=_rate(stream.base_rate),
             avg_frame_rate=_rate(stream.average_rate),
         )
-    elif stream.type == "audio":
+    elif isinstance(stream, av.AudioStream):
+        audio = stream.codec_context
         out.update(
-            sample_fmt=context.format.name if context.format else None,
-            sample_rate=str(context.sample_rate),
-            channels=context.channels,
-            channel_layout=context.layout.name,
+            sample_fmt=audio.format.name if audio.format else None,
+            sample_rate=str(audio.sample_rate),
+            channels=audio.channels,
+            channel_layout=audio.layout.name,
         )
     out.update(
         time_base=_rate(stream.time_base),
         start_time=_seconds(start),
         duration=_seconds(duration),
-        bit_rate=str(round(size * 8 / duration)) if duration else None,
-        nb_frames=str(packets),
+        bit_rate=str(round(totals.size * 8 / duration)) if duration else None,
+        nb_frames=str(totals.packets),
     )
     return {k: v for k, v in out.items() if v is not None}
 
@@ -137,7 +164,7 @@ def first_stream(meta: dict[str, Any], codec_type: str) -> dict[str, Any] | None
     return next((s for s in meta.get("streams", []) if s.get("codec_type") == codec_type), None)
 
 
-def source_info(container: Any) -> SourceInfo:
+def source_info(container: InputContainer) -> SourceInfo:
     """What the size, rate and no-upscaling rules need to know about a source, from an open
     container's headers (nothing is decoded: the source may be a pipe, read once). Where the
     headers do not say (a stream's bitrate in MPEG-TS or FLV, say), the value is None."""
@@ -160,7 +187,7 @@ def source_info(container: Any) -> SourceInfo:
 def read_source_info(path: str | Path) -> SourceInfo:
     """:func:`source_info` of the file at *path*."""
     path = Path(path)
-    with open_media(import_av(), path) as container:
+    with open_media(path) as container:
         return source_info(container)
 
 

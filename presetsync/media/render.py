@@ -18,7 +18,8 @@ Video goes through one FFmpeg filter graph: ``fps`` (``vr``), ``scale`` (the siz
 a rotation (``transpose``), the logos of a chained avlogo preset (``overlay``, offsets in
 pixels), ``format=yuv420p``. Audio is resampled to the encoder's format, ``ar`` and channels.
 ``copy`` copies the packets. x264/x265 use their ``veryfast`` preset in average-bitrate mode
-(``vb``), AAC and MP3 their bitrate mode (``ab``).
+(``vb``), AAC and MP3 their bitrate mode (``ab``). Each stream's way through is a pipe of
+:mod:`.pipes`; this module picks them, runs the packets through and places the files.
 
 Outputs are written in a temporary directory beside the output and moved into place when
 complete (a playlist after its segments), so a half-written object is never visible. Failures
@@ -37,20 +38,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from . import MEDIA_FAILED, SOURCE_MISSING, UNSUPPORTED, MediaError, import_av
+from .pipes import AudioPipe, Pipe, VideoPipe, made_as
 from .probe import open_media, probe, source_info, to_json
 from .spec import (
-    AUDIO_CODECS,
     IMAGE_CODECS,
-    VIDEO_CODECS,
-    AudioSpec,
     Codec,
     SourceInfo,
     Spec,
-    VideoSpec,
-    even,
     frame_size,
     image_type,
     no_upscale,
@@ -58,18 +55,12 @@ from .spec import (
     read_spec,
 )
 
+if TYPE_CHECKING:
+    from av import VideoFrame
+    from av.container import InputContainer
+
 Progress = Callable[[float], None]
-ENCODER_OPTIONS = {
-    "libx264": {"preset": "veryfast"},
-    "libx265": {"preset": "veryfast", "x265-params": "log-level=error"},
-}
-ROTATIONS: dict[int, list[tuple[str, str | None]]] = {
-    0: [],
-    90: [("transpose", "clock")],
-    180: [("hflip", None), ("vflip", None)],
-    270: [("transpose", "cclock")],
-}
-_NO_TYPE, _KEYFRAME = 0, 1  # AVPictureType NONE and I (an I frame asked of libx264 is a keyframe)
+_MadeT = TypeVar("_MadeT")
 _NUMBER = re.compile(r"%(0?[0-9]*)d")
 
 
@@ -110,7 +101,9 @@ def numbered(pattern: str, number: int) -> str:
 
 def render(job: Job, *, progress: Progress | None = None, cancel: threading.Event | None = None) -> Rendered:
     """Do *job* (see the module docstring); :class:`MediaError` says why it cannot be done."""
-    av = import_av()
+    import_av()
+    import av
+
     spec = read_spec(job.presettype, job.param)
     if spec.presettype == "avlogo":
         raise MediaError(UNSUPPORTED, "an avlogo preset is used only chained after an avop preset ('avop|avlogo')")
@@ -121,15 +114,15 @@ def render(job: Job, *, progress: Progress | None = None, cancel: threading.Even
     if spec.presettype == "avsample" and not _NUMBER.search(job.output.name):
         raise MediaError(UNSUPPORTED, f"the image name {job.output.name!r} needs a %d for the image number")
     try:
-        with open_media(av, job.source, "the source ") as inp:  # read once: it may be a pipe
+        with open_media(job.source, "the source ") as inp:  # read once: it may be a pipe
             source = source_info(inp)
             job.output.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix=".render-", dir=job.output.parent) as tmp:
                 work = Path(tmp) / job.output.name
                 if spec.container is None:
-                    files = _screenshots(av, inp, spec, source, job, work, progress, cancel)
+                    files = _screenshots(inp, spec, source, job, work, progress, cancel)
                 else:
-                    files = _transcode(av, inp, spec, source, job, work, progress, cancel)
+                    files = _transcode(inp, spec, source, job, work, progress, cancel)
                 return Rendered(_place(files, job.output.parent))
     except av.error.FFmpegError as exc:
         raise MediaError(MEDIA_FAILED, f"FFmpeg: {exc}") from None
@@ -143,24 +136,8 @@ def _place(files: list[Path], directory: Path) -> list[Path]:
     return [directory / path.name for path in files]
 
 
-def _encoder(av: Any, name: str) -> Any:
-    try:
-        return av.Codec(name, "w")
-    except ValueError:
-        raise MediaError(UNSUPPORTED, f"this FFmpeg (PyAV {av.__version__}) has no {name} encoder") from None
-
-
-def _add_stream(spec: Spec, what: str, add: Callable[[], Any]) -> Any:
-    try:
-        return add()
-    except ValueError as exc:
-        assert spec.container is not None
-        raise MediaError(UNSUPPORTED, f"container {spec.container.f} cannot hold {what}: {exc}") from None
-
-
 def _transcode(
-    av: Any,
-    inp: Any,
+    inp: InputContainer,
     spec: Spec,
     source: SourceInfo,
     job: Job,
@@ -168,8 +145,10 @@ def _transcode(
     progress: Progress | None,
     cancel: threading.Event | None,
 ) -> list[Path]:
+    import av
+
     assert spec.container is not None
-    options = {}
+    options: dict[str, str] = {}
     if spec.is_hls:
         pattern = job.segment_pattern or f"{work.stem}-%03d.ts"
         options = {
@@ -183,189 +162,25 @@ def _transcode(
     if vin is None and ain is None:
         raise MediaError(MEDIA_FAILED, "nothing to write: the source has no video or audio stream the preset keeps")
     with av.open(str(work), "w", format=spec.container.muxer, options=options) as out:
-        pipes: dict[int, _VideoPipe | _AudioPipe] = {}
+        pipes: dict[int, Pipe] = {}
         if vin is not None and spec.video is not None:
             video = no_upscale(spec.video, source) if spec.no_upscale else spec.video
-            pipes[vin.index] = _VideoPipe(av, out, vin, video, source, spec, job.logos)
+            pipes[vin.index] = VideoPipe(out, vin, video, source, spec, job.logos)
         if ain is not None and spec.audio is not None:
-            pipes[ain.index] = _AudioPipe(av, out, ain, spec.audio, spec)
+            pipes[ain.index] = AudioPipe(out, ain, spec.audio, spec)
         for packet in inp.demux(*[s for s in (vin, ain) if s is not None]):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             pipes[packet.stream.index].feed(packet)
-            if progress is not None and packet.pts is not None and source.duration:
+            if progress is not None and packet.pts is not None and packet.time_base and source.duration:
                 progress(min(1.0, float(packet.pts * packet.time_base) / source.duration))
         for pipe in pipes.values():
             pipe.flush()
     return [work, *sorted(path for path in work.parent.iterdir() if path != work)]
 
 
-class _Graph:
-    """A filter graph: one video input, a chain of filters, logos overlaid, yuv420p out."""
-
-    def __init__(self, av: Any, template: Any, filters: list[tuple[str, str | None]], logos: Sequence[LogoImage]):
-        self.av = av
-        graph = av.filter.Graph()
-        self.source = node = graph.add_buffer(template=template)
-        for name, args in filters:
-            step = graph.add(name, args)
-            node.link_to(step)
-            node = step
-        images = []
-        for logo in logos:
-            image = _logo_frame(av, logo.path)
-            buffer = graph.add_buffer(
-                width=image.width, height=image.height, format=image.format, time_base=Fraction(1, 1000)
-            )
-            overlay = graph.add("overlay", f"x={logo.x}:y={logo.y}")
-            node.link_to(overlay, 0, 0)
-            buffer.link_to(overlay, 0, 1)
-            node = overlay
-            images.append((buffer, image))
-        pixels = graph.add("format", "yuv420p")
-        node.link_to(pixels)
-        self.sink = graph.add("buffersink")
-        pixels.link_to(self.sink)
-        graph.configure()
-        for buffer, image in images:  # one picture each, repeated over the whole video
-            image.pts = 0
-            buffer.push(image)
-            buffer.push(None)
-        self.graph = graph
-
-    def push(self, frame: Any) -> None:
-        self.source.push(frame)
-
-    def pull(self) -> Iterator[Any]:
-        while True:
-            try:
-                yield self.sink.pull()
-            except (self.av.BlockingIOError, self.av.EOFError):
-                return
-
-
-def _logo_frame(av: Any, path: Path) -> Any:
-    if not path.is_file():
-        raise MediaError(SOURCE_MISSING, f"the logo {path.name} does not exist")
-    with open_media(av, path, "the logo ") as container:
-        for frame in container.decode(video=0):
-            return frame
-    raise MediaError(MEDIA_FAILED, f"the logo {path.name} holds no picture")
-
-
-class _VideoPipe:
-    def __init__(
-        self,
-        av: Any,
-        out: Any,
-        vin: Any,
-        video: VideoSpec,
-        source: SourceInfo,
-        spec: Spec,
-        logos: Sequence[LogoImage],
-    ):
-        self.out = out
-        self.graph: _Graph | None = None
-        if video.codec == "copy":
-            what = f"{vin.codec_context.name} video"
-            self.stream = _add_stream(spec, what, lambda: out.add_stream_from_template(vin))
-            return
-        codec = VIDEO_CODECS[video.codec]
-        _encoder(av, codec.encoder)
-        assert source.width and source.height
-        width, height = (even(n) for n in frame_size(video, source.width, source.height))
-        fps = Fraction(video.fps or source.fps or 25).limit_denominator(1001)
-        options = ENCODER_OPTIONS.get(codec.encoder, {})
-        stream = _add_stream(
-            spec, f"{video.codec} video", lambda: out.add_stream(codec.encoder, rate=fps, options=dict(options))
-        )
-        stream.width, stream.height = (height, width) if video.rotate in (90, 270) else (width, height)
-        stream.pix_fmt = "yuv420p"
-        if video.bitrate:
-            stream.bit_rate = video.bitrate
-        self.key_every = spec.hls_time  # HLS cuts at keyframes: one every hls_time seconds
-        self.next_key = 0.0
-        filters = [("fps", f"fps={fps}"), ("scale", f"{width}:{height}"), ("setsar", "1"), *ROTATIONS[video.rotate]]
-        self.graph = _Graph(av, vin, filters, logos)
-        self.stream = stream
-
-    def feed(self, packet: Any) -> None:
-        if self.graph is None:
-            if packet.dts is not None:
-                packet.stream = self.stream
-                self.out.mux(packet)
-            return
-        for frame in packet.decode():
-            self.graph.push(frame)
-            self._drain()
-
-    def _drain(self) -> None:
-        assert self.graph is not None
-        for frame in self.graph.pull():
-            frame.pict_type = _NO_TYPE  # the encoder places keyframes, not the source's
-            if self.key_every and (frame.time or 0.0) + 1e-6 >= self.next_key:
-                frame.pict_type = _KEYFRAME
-                self.next_key += self.key_every
-            self.out.mux(self.stream.encode(frame))
-
-    def flush(self) -> None:
-        if self.graph is not None:
-            self.graph.push(None)
-            self._drain()
-            self.out.mux(self.stream.encode(None))
-
-
-def _layout(av: Any, channels: int | None, source_layout: str) -> str:
-    if channels is None:
-        return source_layout
-    return {1: "mono", 2: "stereo"}.get(channels) or av.AudioLayout(channels).name
-
-
-class _AudioPipe:
-    def __init__(self, av: Any, out: Any, ain: Any, audio: AudioSpec, spec: Spec):
-        self.out = out
-        self.resampler = None
-        if audio.codec == "copy":
-            what = f"{ain.codec_context.name} audio"
-            self.stream = _add_stream(spec, what, lambda: out.add_stream_from_template(ain))
-            return
-        codec = AUDIO_CODECS[audio.codec]
-        encoder = _encoder(av, codec.encoder)
-        rate = audio.sample_rate or ain.codec_context.sample_rate
-        rates = encoder.audio_rates
-        if rates and rate not in rates:
-            if audio.sample_rate:
-                shown = ", ".join(str(r) for r in sorted(rates))
-                raise MediaError(UNSUPPORTED, f"param.AUDIO.ar {rate}: the {audio.codec} encoder takes {shown}")
-            rate = min(rates, key=lambda r: abs(r - rate))  # the source's rate is not possible: the nearest
-        layout = _layout(av, audio.channels, ain.codec_context.layout.name)
-        stream = _add_stream(spec, f"{audio.codec} audio", lambda: out.add_stream(codec.encoder, rate=rate))
-        stream.layout = layout
-        if audio.bitrate:
-            stream.bit_rate = audio.bitrate
-        self.resampler = av.AudioResampler(format=encoder.audio_formats[0].name, layout=layout, rate=rate)
-        self.stream = stream
-
-    def feed(self, packet: Any) -> None:
-        if self.resampler is None:
-            if packet.dts is not None:
-                packet.stream = self.stream
-                self.out.mux(packet)
-            return
-        for frame in packet.decode():
-            for resampled in self.resampler.resample(frame):
-                self.out.mux(self.stream.encode(resampled))
-
-    def flush(self) -> None:
-        if self.resampler is not None:
-            for resampled in self.resampler.resample(None):
-                self.out.mux(self.stream.encode(resampled))
-            self.out.mux(self.stream.encode(None))
-
-
 def _screenshots(
-    av: Any,
-    inp: Any,
+    inp: InputContainer,
     spec: Spec,
     source: SourceInfo,
     job: Job,
@@ -393,17 +208,17 @@ def _screenshots(
     codec = IMAGE_CODECS[image_type(spec, work.name)]
     size = frame_size(spec.video, source.width, source.height)
     for frame, name in zip(_frames_at(inp, times, source.duration, progress, cancel), names):
-        _write_image(av, frame, size, codec, name)
+        _write_image(frame, size, codec, name)
     return names
 
 
 def _frames_at(
-    inp: Any,
+    inp: InputContainer,
     times: list[float],
     duration: float,
     progress: Progress | None,
     cancel: threading.Event | None,
-) -> Iterator[Any]:
+) -> Iterator[VideoFrame]:
     """For each of *times* (seconds from the first frame, ascending), the first frame at or
     after it (the last frame for times past the end); the source is decoded once."""
     index, first, last = 0, None, None
@@ -425,12 +240,14 @@ def _frames_at(
         index += 1
 
 
-def _write_image(av: Any, frame: Any, size: tuple[int, int], codec: Codec, path: Path) -> None:
+def _write_image(frame: VideoFrame, size: tuple[int, int], codec: Codec, path: Path) -> None:
+    import av
+
     width, height = size
     assert codec.pix_fmt is not None
     image = frame.reformat(width=width, height=height, format=codec.pix_fmt)
     image.pts = 0
-    context = av.CodecContext.create(codec.encoder, "w")
+    context = made_as(av.CodecContext.create(codec.encoder, "w"), av.VideoCodecContext, codec.encoder)
     context.width, context.height, context.pix_fmt = width, height, codec.pix_fmt
     context.time_base = Fraction(1, 25)
     packets = [*context.encode(image), *context.encode(None)]

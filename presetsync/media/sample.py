@@ -17,8 +17,12 @@ import random
 import struct
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import import_av
+
+if TYPE_CHECKING:
+    from av.container import OutputContainer
 
 BARS = [
     (192, 192, 192),
@@ -46,13 +50,15 @@ def write_sample(
     seed: int = 0,
 ) -> Path:
     """Write the test pattern to *path* (.mp4, .ts, .flv or .mkv) and return the path."""
-    av = import_av()
+    import_av()
+    import av
+
     path = Path(path)
     rng = random.Random(seed)
     with av.open(str(path), "w", format=_FORMATS.get(path.suffix.lower(), "mp4")) as out:
         video = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "12"})
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        tone = _Tone(av, out, sample_rate) if audio else None
+        tone = _Tone(out, sample_rate) if audio else None
         row = b"".join(bytes(BARS[x * len(BARS) // width]) for x in range(width))
         bars_height = height * 2 // 3
         frames = round(seconds * fps)
@@ -76,20 +82,22 @@ def write_sample(
 class _Tone:
     """The sine tone, written in step with the video (muxers want interleaved packets)."""
 
-    def __init__(self, av, out, sample_rate: int):
-        self.av, self.out, self.rate = av, out, sample_rate
+    def __init__(self, out: OutputContainer, sample_rate: int):
+        self.out, self.rate = out, sample_rate
         self.stream = out.add_stream("aac", rate=sample_rate)
         self.stream.layout = "stereo"
         self.stream.bit_rate = 128_000
         self.written = 0
 
     def write_until(self, seconds: float) -> None:
+        import av
+
         total = round(seconds * self.rate)
         step = 2 * math.pi * TONE_HZ / self.rate
         while self.written < total:
             count = min(1024, total - self.written)
             values = [round(12000 * math.sin(step * (self.written + k))) for k in range(count)]
-            frame = self.av.AudioFrame(format="s16", layout="stereo", samples=count)
+            frame = av.AudioFrame(format="s16", layout="stereo", samples=count)
             frame.planes[0].update(struct.pack(f"<{2 * count}h", *(v for v in values for _ in (0, 1))))
             frame.sample_rate, frame.pts, frame.time_base = self.rate, self.written, Fraction(1, self.rate)
             self.out.mux(self.stream.encode(frame))

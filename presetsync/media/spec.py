@@ -78,7 +78,6 @@ IMAGE_CODECS = {
     "jpeg": Codec("mjpeg", "mjpeg", "yuvj420p"),
     "png": Codec("png", "png", "rgb24"),
 }
-MEDIA_TYPES = ("avop", "avm3u8", "avsnapshot", "avsample", "avinfo")  # rendered alone; avlogo only chained
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,7 @@ class SourceInfo:
     has_audio: bool = False
 
 
-def _mapping(param: Any, key: str) -> dict[str, Any]:
+def _mapping(param: object, key: str) -> dict[str, Any]:
     value = param.get(key) if isinstance(param, dict) else None
     return value if isinstance(value, dict) else {}
 
@@ -156,7 +155,7 @@ def _flag(section: dict[str, Any], key: str) -> bool:
     return str(section.get(key, 0)).strip() == "1"
 
 
-def _rotate(value: Any) -> int:
+def _rotate(value: object) -> int:
     if value is None or str(value).strip() == "auto":
         return 0
     number = parse_number(value)
@@ -207,7 +206,7 @@ def _audio(audio: dict[str, Any]) -> AudioSpec | None:
     )
 
 
-def _container(f: Any, presettype: str) -> Container:
+def _container(f: object, presettype: str) -> Container:
     if presettype == "avm3u8":
         if f is not None and str(f).lower() not in ("hls", "m3u8"):
             raise MediaError(UNSUPPORTED, f"param.f {f!r}: an avm3u8 preset writes HLS (f: hls or m3u8)")
@@ -220,39 +219,39 @@ def _container(f: Any, presettype: str) -> Container:
     return CONTAINERS[name]
 
 
-def read_spec(presettype: str, param: Any) -> Spec:
+def read_spec(presettype: str, param: object) -> Spec:
     """The :class:`Spec` of a preset; :class:`MediaError` for what cannot be rendered."""
-    param = param if isinstance(param, dict) else {}
+    fields: dict[str, Any] = param if isinstance(param, dict) else {}
     if presettype == "avinfo":
         return Spec(presettype)
     if presettype in ("avop", "avm3u8"):
-        container = _container(param.get("f"), presettype)
+        container = _container(fields.get("f"), presettype)
         hls_time = None
         if container.muxer == "hls":
-            hls_time = float(_int(param, "hls_time", "param.") or DEFAULT_HLS_TIME)
-        switch = str(param.get("intelligentSwitch", 0)).strip()
+            hls_time = float(_int(fields, "hls_time", "param.") or DEFAULT_HLS_TIME)
+        switch = str(fields.get("intelligentSwitch", 0)).strip()
         return Spec(
             presettype,
             container=container,
-            video=_video(_mapping(param, "VIDEO")),
-            audio=_audio(_mapping(param, "AUDIO")),
+            video=_video(_mapping(fields, "VIDEO")),
+            audio=_audio(_mapping(fields, "AUDIO")),
             no_upscale=switch in ("1", "2"),
             hls_time=hls_time,
         )
     if presettype in ("avsnapshot", "avsample"):
         video = VideoSpec(
-            width=_int(param, "width", "param."),
-            height=_int(param, "height", "param."),
-            short_side=_int(param, "shortSide", "param."),
+            width=_int(fields, "width", "param."),
+            height=_int(fields, "height", "param."),
+            short_side=_int(fields, "shortSide", "param."),
         )
-        image = str(param["f"]).lower() if param.get("f") is not None else None
+        image = str(fields["f"]).lower() if fields.get("f") is not None else None
         if image is not None and image not in IMAGE_CODECS:
-            raise MediaError(UNSUPPORTED, f"param.f {param.get('f')!r}: screenshots are jpg or png")
-        interval = float(_int(param, "interval", "param.") or DEFAULT_INTERVAL) if presettype == "avsample" else None
+            raise MediaError(UNSUPPORTED, f"param.f {fields.get('f')!r}: screenshots are jpg or png")
+        interval = float(_int(fields, "interval", "param.") or DEFAULT_INTERVAL) if presettype == "avsample" else None
         return Spec(presettype, video=video, interval=interval, image=image)
     if presettype == "avlogo":
         logos = []
-        for index, item in enumerate(param.get("IMAGE") or []):
+        for index, item in enumerate(fields.get("IMAGE") or []):
             url = item.get("logoUrl") if isinstance(item, dict) else None
             if not isinstance(url, str) or not url:
                 raise MediaError(UNSUPPORTED, f"param.IMAGE[{index}].logoUrl is required")
@@ -290,16 +289,16 @@ def frame_size(video: VideoSpec, source_width: int, source_height: int) -> tuple
 
 def no_upscale(video: VideoSpec, source: SourceInfo) -> VideoSpec:
     """*video* with intelligentSwitch's rule applied against *source* (see the module docstring)."""
-    changes: dict[str, Any] = {}
+    capped = video
     if source.width and source.height:
         width, height = frame_size(video, source.width, source.height)
         if width > source.width or height > source.height:
-            changes.update(width=source.width, height=source.height, short_side=None, keep_ratio=False)
+            capped = replace(capped, width=source.width, height=source.height, short_side=None, keep_ratio=False)
     if video.fps and source.fps and video.fps > source.fps:
-        changes["fps"] = source.fps
+        capped = replace(capped, fps=source.fps)
     if video.bitrate and source.video_bitrate and video.bitrate > source.video_bitrate:
-        changes["bitrate"] = source.video_bitrate
-    return replace(video, **changes) if changes else video
+        capped = replace(capped, bitrate=source.video_bitrate)
+    return capped
 
 
 def image_type(spec: Spec, name: str) -> str:
@@ -316,7 +315,7 @@ def even(size: int) -> int:
 _CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)")
 
 
-def parse_time(value: Any, name: str) -> float | None:
+def parse_time(value: object, name: str) -> float | None:
     """Seconds from ``5``, ``"5.5"``, ``"00:01:05"`` or ``"01:05.5"``; None when absent."""
     if value is None or value == "":
         return None

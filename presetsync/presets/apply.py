@@ -28,15 +28,23 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..api.client import OfflineClient
 from ..errors import ApiError, OutcomeUnknown, ServiceError
 from .live import LivePreset, fetch_live, fingerprint
-from .normalize import normalize_preset
+from .normalize import ExtraFields, normalize_preset
 from .plan import CREATE, UPDATE, Plan
 from .render import render_text
 from .steps import CONFLICT, DONE, FAILED, SKIPPED, ApplyResult, AuditLog, Outcome, Step, format_outcome, steps_for
+
+if TYPE_CHECKING:
+    from ..config import Safety
+
+#: A normalised preset (:func:`~presetsync.presets.normalize.normalize_preset`), as compared.
+Normalized = dict[str, Any]
+#: What a worker of a phase does next.
+_Job = Literal["skip", "read", "write", "end"]
 
 # Names per GetPresetList(presets=NAME,...): names have at most 32 characters, so the query
 # stays under about 1.7 KB; at 50 changes a read, reads add 2% to the requests of an apply.
@@ -48,7 +56,7 @@ class _Entry:
     """One step on its way through its phase: checked, written, settled."""
 
     step: Step
-    target: dict | None = None  # the desired normalised state (None: deleted)
+    target: Normalized | None = None  # the desired normalised state (None: deleted)
     seen: str | None = None  # fingerprint the check found just before the first write
     writes: int = 0  # times sent
     reason: str = ""  # why the last write failed; a read-back settles it
@@ -65,7 +73,7 @@ class Applier:
         *,
         parallelism: int = 4,
         fail_fast: bool = False,
-        extra_fields: Any = None,
+        extra_fields: ExtraFields = None,
         audit: AuditLog | None = None,
         report: Callable[[Outcome], None] | None = None,
         max_rounds: int = 3,
@@ -85,7 +93,7 @@ class Applier:
 
     # --- reading ---------------------------------------------------------------------
 
-    def desired(self, step: Step) -> dict | None:
+    def desired(self, step: Step) -> Normalized | None:
         """The step's normalised desired state: the plan's, or its body's (None: deleted)."""
         if step.body is None or step.target is not None:
             return step.target
@@ -96,7 +104,7 @@ class Applier:
         """The live presets among *names*: one GetPresetList(presets=NAME,NAME,...)."""
         return fetch_live(self.client, names=",".join(names))
 
-    def normalized(self, preset: LivePreset | None) -> dict | None:
+    def normalized(self, preset: LivePreset | None) -> Normalized | None:
         return None if preset is None else preset.normalized(self.extra_fields)
 
     @property
@@ -122,7 +130,7 @@ class Applier:
         with self._lock:
             self.report(outcome)
 
-    def check(self, entry: _Entry, now: dict | None) -> bool:
+    def check(self, entry: _Entry, now: Normalized | None) -> bool:
         """Before the first write, with *now* the preset as just read: True when it may be
         written (it is as planned); else its outcome is given (already done, or a conflict)."""
         step, seen = entry.step, fingerprint(now)
@@ -156,7 +164,7 @@ class Applier:
         self.finish(entry, DONE, "", entry.seen, fingerprint(entry.target))
         return False
 
-    def settle(self, entry: _Entry, now: dict | None) -> bool:
+    def settle(self, entry: _Entry, now: Normalized | None) -> bool:
         """After a failed write, with *now* the preset as read back: True when nothing happened
         after a lost response, so sending again is not a guess; else its outcome is given."""
         reason, seen = entry.reason, entry.seen
@@ -186,7 +194,7 @@ class Applier:
         failed_names: set[str] = set()
         for phase in sorted({s.phase for s in steps}):
             entries = [_Entry(s, self.desired(s)) for s in steps if s.phase == phase]
-            todo = []
+            todo: list[_Entry] = []
             for entry in entries:
                 if self.interrupted:
                     self.finish(entry, SKIPPED, "not started: interrupted")
@@ -262,7 +270,7 @@ class _Phase:
             else:
                 return
 
-    def next_job(self) -> tuple[str, list[_Entry]]:
+    def next_job(self) -> tuple[_Job, list[_Entry]]:
         """What this worker does next: skip, read, write, or (nothing left for it) end."""
         with self.cond:
             while True:
@@ -286,7 +294,8 @@ class _Phase:
                 self.cond.wait()
 
     def read(self, batch: list[_Entry]) -> None:
-        applier, again = self.applier, []  # again: as planned, to write (again)
+        applier = self.applier
+        again: list[_Entry] = []  # as planned, to write (again)
         try:
             live = applier.read([e.step.name for e in batch])
         except ServiceError as exc:
@@ -308,7 +317,7 @@ class _Phase:
 class ApplyOptions:
     """How a plan is applied: the config's policy and the command's flags."""
 
-    safety: Any = None  # config.Safety; None: no thresholds
+    safety: Safety | None = None  # None: no thresholds
     protect: Sequence[str] = ()
     force: bool = False
     parallelism: int = 4

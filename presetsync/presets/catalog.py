@@ -36,7 +36,7 @@ class _Missing:
         return "MISSING"
 
 
-MISSING: Any = _Missing()
+MISSING = _Missing()  # a field without a default
 
 
 def resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -64,7 +64,7 @@ class FieldSpec:
     kind: str
     wire: str
     documented: bool
-    default: Any = MISSING
+    default: Any = MISSING  # a JSON value from the schema, or MISSING
     minimum: float | None = None
     maximum: float | None = None
     enum: tuple[Any, ...] | None = None
@@ -110,12 +110,6 @@ class PresetTypeSpec:
 
     def defaults(self) -> dict[tuple[str, ...], Any]:
         return {path: spec.default for path, spec in self.fields.items() if spec.has_default}
-
-    def all_names(self) -> list[str]:
-        """Every field and object name, dotted, for suggestions."""
-        names = [dotted(path) for path in self.objects if path]
-        names.extend(spec.name for spec in self.fields.values())
-        return names
 
 
 def generic_path(path: tuple[str | int, ...]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,13 @@ def select(live: dict[str, LivePreset], names: Sequence[str] = (), presettype: s
     return chosen
 
 
-def _bitrate_text(value: Any) -> Any:
+def _bitrate_text(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1000 and value % 1000 == 0:
         return f"{value // 1000}k"
     return value
 
 
-def file_form(preset: LivePreset, extra_fields: Any = None) -> dict:
+def file_form(preset: LivePreset, extra_fields: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     """The preset as a file declares it: normalised, bitrates readable."""
     out = normalize_preset(preset.name, preset.presettype, preset.description, preset.param, extra_fields)
     param = out.get("param")
@@ -53,7 +53,7 @@ def file_form(preset: LivePreset, extra_fields: Any = None) -> dict:
         for path, spec in field_table(preset.presettype).items():
             if spec.kind != "bitrate":
                 continue
-            parent: Any = param
+            parent: object = param
             for part in path[:-1]:
                 parent = parent.get(part) if isinstance(parent, dict) else None
             if isinstance(parent, dict) and path[-1] in parent:
@@ -64,11 +64,12 @@ def file_form(preset: LivePreset, extra_fields: Any = None) -> dict:
 class _Dumper(yaml.SafeDumper):
     """Block style, keys in the order given, nested lists indented."""
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
-        return super().increase_indent(flow, False)
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        del indentless  # PyYAML's wish to leave a nested list unindented is not followed
+        super().increase_indent(flow, False)
 
 
-def dump(presets: list[dict], schema_ref: str) -> str:
+def dump(presets: list[dict[str, Any]], schema_ref: str) -> str:
     header = f"# yaml-language-server: $schema={schema_ref}\n# Exported by presetsync export.\n"
     body = yaml.dump(
         {"presets": presets}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
@@ -97,10 +98,10 @@ def _relpath(target: Path, start: Path) -> str:
     return os.path.relpath(target.resolve(), start.resolve())
 
 
-def check_exported(text: str, file: str, extra_fields: Any) -> list[Problem]:
+def check_exported(text: str, file: str, extra_fields: Mapping[str, Sequence[str]] | None) -> list[Problem]:
     """Problems validate would report on an exported file (fields outside the catalog, say)."""
     doc = parse_yaml(text, file)
-    _, problems = check_document(doc, dict(extra_fields or {}))
+    _, problems = check_document(doc, extra_fields or {})
     return sorted(doc.problems + problems)
 
 
@@ -110,7 +111,7 @@ def write_export(
     *,
     split: bool,
     base_dir: Path,
-    extra_fields: Any = None,
+    extra_fields: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[dict[str, str], list[Problem]]:
     """Render *presets* as files; returns {path or '-': text} (already written) and problems."""
     forms = [file_form(p, extra_fields) for p in presets]

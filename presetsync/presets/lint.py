@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..errors import ExitStatus, InputError
 from .catalog import presettype_spec
 from .model import DesiredPreset
-from .normalize import normalize_param, parse_number
+from .normalize import ExtraFields, normalize_param, parse_number
 from .plan import matches
 from .validate import load_presets
 
@@ -127,7 +127,7 @@ class Rung:
         return self.vb / (self.pixels * self.fps) if self.fps else None
 
 
-def _default(presettype: str, ref: str) -> Any:
+def _default(presettype: str, ref: str) -> object:
     spec = presettype_spec(presettype)
     fspec = spec.field(ref) if spec else None
     return fspec.default if fspec is not None and fspec.has_default else None
@@ -145,7 +145,7 @@ def _resolution(video: Mapping[str, Any]) -> tuple[int, int, bool] | None:
     return None
 
 
-def rung_of(preset: DesiredPreset, extra_fields: Any = None) -> Rung | None:
+def rung_of(preset: DesiredPreset, extra_fields: ExtraFields = None) -> Rung | None:
     """The preset as a ladder rung, or ``None`` when it encodes no video at a known bitrate and size."""
     if preset.presettype not in VIDEO_TYPES:
         return None
@@ -172,7 +172,7 @@ def rung_of(preset: DesiredPreset, extra_fields: Any = None) -> Rung | None:
     )
 
 
-def ladder(presets: Iterable[DesiredPreset], extra_fields: Any = None) -> dict[str, list[Rung]]:
+def ladder(presets: Iterable[DesiredPreset], extra_fields: ExtraFields = None) -> dict[str, list[Rung]]:
     """Family -> its rungs, by pixels then bitrate; families sorted by name."""
     families: dict[str, list[Rung]] = {}
     for preset in presets:
@@ -190,7 +190,7 @@ def _not_faster(lower: Rung, higher: Rung) -> bool:
     return lower.fps is None or higher.fps is None or lower.fps <= higher.fps
 
 
-def check_ladder(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterable[Finding]:
+def check_ladder(presets: Sequence[DesiredPreset], extra_fields: ExtraFields) -> Iterable[Finding]:
     for family, rungs in ladder(presets, extra_fields).items():
         for rung in rungs:
             lower = [r for r in rungs if r.pixels < rung.pixels and _not_faster(r, rung) and r.vb >= rung.vb]
@@ -207,7 +207,7 @@ def check_ladder(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterabl
             )
 
 
-def check_bits_per_pixel(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterable[Finding]:
+def check_bits_per_pixel(presets: Sequence[DesiredPreset], extra_fields: ExtraFields) -> Iterable[Finding]:
     for rung in (r for rungs in ladder(presets, extra_fields).values() for r in rungs):
         band = BPP_BANDS.get(rung.vcodec)
         bpp, fps = rung.bpp, rung.fps
@@ -225,7 +225,7 @@ def check_bits_per_pixel(presets: Sequence[DesiredPreset], extra_fields: Any) ->
         )
 
 
-def check_duplicates(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterable[Finding]:
+def check_duplicates(presets: Sequence[DesiredPreset], extra_fields: ExtraFields) -> Iterable[Finding]:
     groups: dict[str, list[DesiredPreset]] = {}
     for preset in presets:
         param = normalize_param(preset.presettype, preset.param, extra_fields)
@@ -255,7 +255,7 @@ def _divisor_near(frames: int, gop: float) -> int:
     return min(small + [frames // d for d in small], key=lambda d: (abs(d - gop), d))
 
 
-def check_hls_gop(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterable[Finding]:
+def check_hls_gop(presets: Sequence[DesiredPreset], extra_fields: ExtraFields) -> Iterable[Finding]:
     for preset in presets:
         if preset.presettype != "avm3u8":
             continue
@@ -284,8 +284,10 @@ def check_hls_gop(presets: Sequence[DesiredPreset], extra_fields: Any) -> Iterab
         )
 
 
+#: A rule's check: the presets it applies to and the extra fields -> its findings.
+Check = Callable[[Sequence[DesiredPreset], ExtraFields], Iterable[Finding]]
 #: Rule id -> its check: the ids are stable (findings print them, presetsync.yaml names them).
-RULES: dict[str, Callable[[Sequence[DesiredPreset], Any], Iterable[Finding]]] = {
+RULES: dict[str, Check] = {
     "ladder-monotonic": check_ladder,
     "bits-per-pixel": check_bits_per_pixel,
     "duplicate-param": check_duplicates,
@@ -298,7 +300,7 @@ def lint_presets(
     *,
     ignore: Iterable[str] = (),
     ignore_presets: Mapping[str, Sequence[str]] | None = None,
-    extra_fields: Any = None,
+    extra_fields: ExtraFields = None,
 ) -> list[Finding]:
     """Every finding, sorted. A rule in *ignore* does not run; the presets matched by
     ``ignore_presets[rule]`` (name globs) take no part in that rule."""

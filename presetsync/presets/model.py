@@ -8,7 +8,7 @@ sends); the plan's actions and :func:`matches`, the glob rule of ``manage:``, ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,22 @@ if TYPE_CHECKING:
 
 CREATE, UPDATE, REPLACE, DELETE, UNCHANGED = "create", "update", "replace", "delete", "unchanged"
 ACTIONS = (CREATE, UPDATE, REPLACE, DELETE)
+
+# The top-level keys that tell the two kinds of YAML files apart. Preset files and task
+# manifests share directories (``validate``, the pre-commit hook, ``lint`` and ``preview`` read
+# whatever is there), so the rule lives here, below both presets and tasks.
+PRESET_FILE_KEYS = ("presets", "preset", "presettype", "param")
+MANIFEST_KEYS = ("tasks", "matrix", "defaults")
+
+
+def is_manifest(data: object) -> bool:
+    """Whether loaded YAML data is a task manifest rather than a preset file: a mapping with a
+    top-level ``tasks``, ``matrix`` or ``defaults`` and none of a preset file's keys."""
+    return (
+        isinstance(data, Mapping)
+        and any(key in data for key in MANIFEST_KEYS)
+        and not any(key in data for key in PRESET_FILE_KEYS)
+    )
 
 
 def matches(name: str, globs: Iterable[str]) -> bool:

@@ -37,7 +37,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, Union, overload
+from typing import Any, Literal, NamedTuple, Union, overload
 
 from ..inputs.positions import ITEMS
 from .catalog import FieldSpec, PresetTypeSpec, presettype_spec
@@ -111,7 +111,7 @@ def parse_number(value: Any, *, integer: bool = False, lenient: bool = True) -> 
     return number
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: object, b: object) -> bool:
     """Equality that does not take ``True`` for ``1``."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
@@ -153,20 +153,6 @@ def _normalize(kind: str, keywords: tuple[str, ...], value: Any) -> Any:
     return _copy(value)
 
 
-_DEFAULTS: dict[int, tuple[FieldSpec, Any]] = {}  # id(spec) -> (spec, its normalised default)
-
-
-def _normalized_default(spec: FieldSpec) -> Any:
-    """``normalize_value(spec, spec.default)``, once per spec (the entry keeps the spec alive, so
-    its id stays its own)."""
-    entry = _DEFAULTS.get(id(spec))
-    if entry is None or entry[0] is not spec:
-        if len(_DEFAULTS) > 4096:
-            _DEFAULTS.clear()
-        entry = _DEFAULTS[id(spec)] = (spec, normalize_value(spec, spec.default))
-    return entry[1]
-
-
 def _generic_value(value: Any) -> Any:
     """Extra fields: numeric strings become numbers, everything else stays (recursively)."""
     if isinstance(value, Mapping):
@@ -177,13 +163,17 @@ def _generic_value(value: Any) -> Any:
     return number if number is not None and not isinstance(value, bool) else _copy(value)
 
 
+def _key_order(item: tuple[Any, Any]) -> tuple[str, str]:
+    """How keys outside the catalog are sorted (whatever their type)."""
+    return str(type(item[0])), str(item[0])
+
+
 def _sorted_items(obj: Mapping[Any, Any], known: Iterable[str]) -> list[tuple[Any, Any]]:
     known = tuple(known)
     first = [(k, obj[k]) for k in known if k in obj]
     if len(first) == len(obj):
         return first  # catalog keys only, the usual case: nothing to sort
-    rest = sorted(((k, v) for k, v in obj.items() if k not in known), key=lambda kv: (str(type(kv[0])), str(kv[0])))
-    return first + rest
+    return first + sorted(((k, v) for k, v in obj.items() if k not in known), key=_key_order)
 
 
 ExtraFields = Union[Iterable[str], Mapping[str, Iterable[str]], None]
@@ -210,10 +200,70 @@ def _extra_paths(extra_fields: Iterable[str]) -> set[tuple[str, ...]]:
     return out
 
 
+_NO_DEFAULT = object()  # a field without a documented default
+_STRINGS_KEPT = 4096  # distinct string values a field remembers the canonical form of
+
+
+class _FieldRule:
+    """One catalog field's normalisation, with its normalised default (if it has one) and the
+    canonical form of the strings seen so far: presets repeat their values (``"128k"``)."""
+
+    __slots__ = ("default", "keywords", "kind", "spec", "strings")
+
+    def __init__(self, spec: FieldSpec):
+        self.spec, self.kind, self.keywords = spec, spec.kind, spec.keywords
+        self.default: object = normalize_value(spec, spec.default) if spec.has_default else _NO_DEFAULT
+        self.strings: dict[str, object] = {}
+
+    def normalize(self, value: object) -> object:
+        kind = type(value)
+        if kind is int:
+            return value  # an int is its own canonical form, whatever the field's kind
+        if kind is str:
+            assert isinstance(value, str)
+            norm = self.strings.get(value, _NO_DEFAULT)
+            if norm is _NO_DEFAULT:
+                norm = _normalize(self.kind, self.keywords, value)
+                if len(self.strings) < _STRINGS_KEPT:
+                    self.strings[value] = norm
+            return norm
+        return normalize_value(self.spec, value)
+
+
+class _Child(NamedTuple):
+    """A catalog object (or list of objects) below another: its generic path."""
+
+    path: tuple[str, ...]
+    is_array: bool
+
+
+class _ObjectRule:
+    """What the keys of the catalog object at one generic path are: its properties in schema
+    order, and the field or object each catalog key names."""
+
+    __slots__ = ("entries", "properties")
+
+    def __init__(self, spec: PresetTypeSpec, generic: tuple[str, ...]):
+        known = spec.objects.get(generic)
+        self.properties: tuple[str, ...] = known.properties if known is not None else ()
+        self.entries: dict[str, _FieldRule | _Child] = {}
+        depth = len(generic) + 1
+        for path, field in spec.fields.items():
+            if len(path) == depth and path[:-1] == generic:
+                self.entries[path[-1]] = _FieldRule(field)
+        for path, obj in spec.objects.items():
+            if len(path) == depth and path[:-1] == generic:
+                self.entries[path[-1]] = _Child(path, obj.is_array)
+
+
 class _Normalizer:
+    """Normalises the params of one presettype with one set of extra fields; made once for each
+    (see :func:`_normalizer`), with the rules of each catalog object made on first use."""
+
     def __init__(self, spec: PresetTypeSpec, extra_fields: Iterable[str]):
         self.spec = spec
         self.extras = _extra_paths(extra_fields)
+        self.rules: dict[tuple[str, ...], _ObjectRule] = {}
 
     def is_extra(self, generic: tuple[str, ...]) -> bool:
         if not self.extras:
@@ -222,42 +272,77 @@ class _Normalizer:
         return any(plain[: len(extra)] == extra for extra in self.extras)
 
     def obj(self, generic: tuple[str, ...], value: Mapping[Any, Any]) -> dict[Any, Any]:
-        """The canonical form of the mapping *value* at the catalog path *generic* (``*`` for list items)."""
-        spec = self.spec
-        known = spec.objects.get(generic)
+        """The canonical form of the mapping *value* at the catalog path *generic* (``*`` for list
+        items): its catalog keys in schema order, then any others sorted."""
+        rule = self.rules.get(generic)
+        if rule is None:
+            rule = self.rules[generic] = _ObjectRule(self.spec, generic)
+        entries = rule.entries
         out: dict[Any, Any] = {}
-        for key, item in _sorted_items(value, known.properties if known else ()):
-            if not isinstance(key, str):
-                out[key] = _copy(item)
+        written = 0
+        for key in rule.properties:
+            if key not in value:
                 continue
-            sub = (*generic, key)
-            field = spec.fields.get(sub)
-            if field is not None:
+            written += 1
+            item = value[key]
+            entry = entries.get(key)
+            if type(entry) is _FieldRule:  # the usual case, inline
                 if item is None or item == "":
                     continue  # null / "" == absent
-                norm = normalize_value(field, item)
-                if field.has_default and _same(norm, _normalized_default(field)):
-                    continue
-                out[key] = norm
-            elif sub in spec.objects:
-                if spec.objects[sub].is_array and isinstance(item, list):
-                    out[key] = [
-                        self.obj((*sub, ITEMS), element) if isinstance(element, Mapping) else _copy(element)
-                        for element in item
-                    ]
-                elif isinstance(item, Mapping):
-                    norm = self.obj(sub, item)
-                    if norm:
-                        out[key] = norm  # a catalog sub-object left empty == absent
-                elif item is None:
-                    continue
-                else:
-                    out[key] = _copy(item)
-            elif self.is_extra(sub):
-                out[key] = _generic_value(item)
+                norm = entry.normalize(item)
+                default = entry.default
+                if default is _NO_DEFAULT or norm != default or not _same(norm, default):
+                    out[key] = norm
             else:
-                out[key] = _copy(item)
+                self._put(out, generic, key, item, entry)
+        if written != len(value):
+            known = rule.properties
+            rest = sorted(((k, v) for k, v in value.items() if k not in known), key=_key_order)
+            for key, item in rest:
+                self._put(out, generic, key, item, entries.get(key) if isinstance(key, str) else None)
         return out
+
+    def _put(
+        self, out: dict[Any, Any], generic: tuple[str, ...], key: Any, item: Any, entry: _FieldRule | _Child | None
+    ) -> None:
+        """Adds the canonical form of *item* at *key* to *out*, unless it is absent there."""
+        if type(entry) is _FieldRule:
+            if item is None or item == "":
+                return
+            norm = entry.normalize(item)
+            if entry.default is _NO_DEFAULT or not _same(norm, entry.default):
+                out[key] = norm
+        elif type(entry) is _Child:
+            if entry.is_array and isinstance(item, list):
+                items = (*entry.path, ITEMS)
+                out[key] = [
+                    self.obj(items, element) if isinstance(element, Mapping) else _copy(element) for element in item
+                ]
+            elif isinstance(item, Mapping):
+                norm = self.obj(entry.path, item)
+                if norm:
+                    out[key] = norm  # a catalog sub-object left empty == absent
+            elif item is not None:
+                out[key] = _copy(item)
+        elif isinstance(key, str) and self.is_extra((*generic, key)):
+            out[key] = _generic_value(item)
+        else:
+            out[key] = _copy(item)
+
+
+_NORMALIZERS: dict[tuple[int, tuple[str, ...]], tuple[PresetTypeSpec, _Normalizer]] = {}
+
+
+def _normalizer(spec: PresetTypeSpec, extra_fields: tuple[str, ...]) -> _Normalizer:
+    """The normaliser of *spec* with *extra_fields*, made once (the entry keeps the spec alive,
+    so its id stays its own)."""
+    key = (id(spec), extra_fields)
+    entry = _NORMALIZERS.get(key)
+    if entry is None or entry[0] is not spec:
+        if len(_NORMALIZERS) > 256:
+            _NORMALIZERS.clear()
+        entry = _NORMALIZERS[key] = (spec, _Normalizer(spec, extra_fields))
+    return entry[1]
 
 
 def normalize_param(presettype: str, param: Any, extra_fields: ExtraFields = ()) -> Any:
@@ -283,17 +368,21 @@ def normalize_param(presettype: str, param: Any, extra_fields: ExtraFields = ())
     spec = presettype_spec(presettype) if isinstance(presettype, str) else None
     if spec is None:
         return {k: copy.deepcopy(v) for k, v in _sorted_items(param, ())}
-    return _Normalizer(spec, extra_fields_for(presettype, extra_fields)).obj((), param)
+    return _normalizer(spec, extra_fields_for(presettype, extra_fields)).obj((), param)
+
+
+#: A preset in canonical form: ``{"preset", "presettype", ["description"], "param"}``, JSON data.
+NormalizedPreset = dict[str, Any]
 
 
 def normalize_preset(
     name: str, presettype: str, description: str | None, param: Any, extra_fields: ExtraFields = ()
-) -> dict[str, Any]:
+) -> NormalizedPreset:
     """The canonical form of a whole preset: ``{"preset", "presettype", ["description"], "param"}``.
 
     An empty description is the same as none: the key is then left out.
     """
-    out: dict[str, Any] = {"preset": name, "presettype": presettype}
+    out: NormalizedPreset = {"preset": name, "presettype": presettype}
     if description not in (None, ""):
         out["description"] = description
     out["param"] = normalize_param(presettype, param, extra_fields)

@@ -20,14 +20,17 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RefusedError, StalePlanError
 from .diff import ABSENT, leaf_changes
 from .live import LivePreset, canonical_json, fingerprint
-from .model import ACTIONS, CREATE, DELETE, REPLACE, UNCHANGED, UPDATE, matches
-from .normalize import normalize_preset
+from .model import ACTIONS, CREATE, DELETE, REPLACE, UNCHANGED, UPDATE, DesiredPreset, matches
+from .normalize import ExtraFields, NormalizedPreset, normalize_preset
 from .safety import SafetyVerdict, safety_verdict
+
+if TYPE_CHECKING:
+    from ..config import Safety
 
 __all__ = [
     "ABSENT",
@@ -107,8 +110,8 @@ class FieldChange:
     before: Any  # ABSENT when the field is added
     after: Any  # ABSENT when the field is removed
 
-    def to_data(self) -> dict:
-        out: dict = {"path": self.path}
+    def to_data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
         if self.before is not ABSENT:
             out["before"] = self.before
         if self.after is not ABSENT:
@@ -121,10 +124,10 @@ class Change:
     action: str
     name: str
     presettype: str  # the desired type; the live one for a delete
-    before: dict | None  # normalised live preset, None for a create
-    after: dict | None  # normalised desired preset (of body), None for a delete
+    before: NormalizedPreset | None  # normalised live preset, None for a create
+    after: NormalizedPreset | None  # normalised desired preset (of body), None for a delete
     fields: tuple[FieldChange, ...] = ()
-    body: dict | None = None  # what apply sends: the preset as written in its file
+    body: dict[str, Any] | None = None  # what apply sends: the preset as written in its file
     source: str | None = None  # file:line of the desired preset
     before_type: str | None = None  # the live type, for a replace
 
@@ -133,9 +136,9 @@ class Change:
         """The live preset's fingerprint when the plan was made (None: it did not exist)."""
         return fingerprint(self.before)
 
-    def to_data(self) -> dict:
+    def to_data(self) -> dict[str, Any]:
         """The change as JSON data: what ``--format json`` shows, plus ``before`` and ``body``."""
-        item: dict = {"action": self.action, "name": self.name, "presettype": self.presettype}
+        item: dict[str, Any] = {"action": self.action, "name": self.name, "presettype": self.presettype}
         if self.action == REPLACE:
             item["before_presettype"] = self.before_type
         if self.source:
@@ -152,7 +155,7 @@ class Change:
         return item
 
     @classmethod
-    def from_data(cls, item: Mapping[str, Any], extra_fields: Any) -> Change:
+    def from_data(cls, item: Mapping[str, Any], extra_fields: ExtraFields) -> Change:
         """The change rebuilt from its live preset (``before``) and its ``body`` alone: the
         normalised desired state, the fields and the fingerprint are derived again."""
         action, name, presettype = item["action"], item["name"], item["presettype"]
@@ -204,13 +207,13 @@ class Plan:
             f"{self.count(REPLACE)} to replace, {self.count(DELETE)} to delete."
         )
 
-    def safety_verdict(self, safety: Any, protect: Sequence[str]) -> SafetyVerdict:
+    def safety_verdict(self, safety: Safety | None, protect: Sequence[str]) -> SafetyVerdict:
         """What apply would say: the changes that touch a protected preset (refused even with
         --force) and the thresholds of *safety* (config.Safety) gone over against the managed
         presets (refused unless --force). ``plan`` shows it; :meth:`raise_if_unsafe` enforces it."""
         return safety_verdict(self.changes, managed=len(self.managed), safety=safety, protect=protect)
 
-    def raise_if_unsafe(self, safety: Any, protect: Sequence[str], force: bool) -> None:
+    def raise_if_unsafe(self, safety: Safety | None, protect: Sequence[str], force: bool) -> None:
         """UnsafePlanError when the plan touches a protected preset (even with *force*) or goes
         over a threshold of *safety* (config.Safety) against the managed presets."""
         error = self.safety_verdict(safety, protect).error(force)
@@ -246,7 +249,7 @@ class Plan:
 
     # --- saved plans -----------------------------------------------------------------
 
-    def to_data(self) -> dict:
+    def to_data(self) -> dict[str, Any]:
         """The whole plan as JSON data (saved.py adds the digest)."""
         return {
             "format_version": PLAN_FORMAT_VERSION,
@@ -317,7 +320,7 @@ def field_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[FieldC
 
 
 def build_plan(
-    desired: Sequence[Any],
+    desired: Sequence[DesiredPreset],
     live: Mapping[str, LivePreset],
     *,
     targets: Sequence[str] = (),
@@ -350,16 +353,17 @@ def build_plan(
         if not wanted(d.name):
             continue
         after = normalize_preset(d.name, d.presettype, d.description, d.param, extra_fields)
-        body = d.body()
-        source = f"{d.file}:{d.line}"
         current = live.get(d.name)
         if current is None:
-            creates.append(Change(CREATE, d.name, d.presettype, None, after, body=body, source=source))
+            creates.append(
+                Change(CREATE, d.name, d.presettype, None, after, body=d.body(), source=f"{d.file}:{d.line}")
+            )
             continue
         before = current.normalized(extra_fields)
         if before == after:
-            unchanged.append(d.name)
+            unchanged.append(d.name)  # the usual case: no body, no diff
             continue
+        body, source = d.body(), f"{d.file}:{d.line}"
         action, before_type = (REPLACE, current.presettype) if current.presettype != d.presettype else (UPDATE, None)
         change = Change(
             action, d.name, d.presettype, before, after, field_changes(before, after), body, source, before_type

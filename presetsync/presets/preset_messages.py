@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jsonschema
-
 from ..inputs.documents import YamlDocument
-from ..inputs.positions import ITEMS, dotted
+from ..inputs.positions import ITEMS, YamlPath, dotted
 from ..inputs.problems import Problem
 from ..inputs.schema_messages import (
+    SchemaError,
     SchemaErrorTranslator,
     did_you_mean,
     one_of,
@@ -32,7 +31,7 @@ _PRESET_KEY_ALIASES = {
 }
 
 
-def _preset_base(path: tuple, multi: bool) -> tuple[tuple, tuple] | None:
+def _preset_base(path: YamlPath, multi: bool) -> tuple[YamlPath, YamlPath] | None:
     """Split a document path into (preset base, path inside the preset)."""
     if not multi:
         return (), path
@@ -42,20 +41,20 @@ def _preset_base(path: tuple, multi: bool) -> tuple[tuple, tuple] | None:
 
 
 class _PresetTranslator(SchemaErrorTranslator):
-    def __init__(self, doc: YamlDocument, multi: bool, root_schema: Mapping[str, Any], prefix: tuple = ()):
+    def __init__(self, doc: YamlDocument, multi: bool, root_schema: Mapping[str, Any], prefix: YamlPath = ()):
         super().__init__(doc, root_schema, prefix)
         self.multi = multi
 
-    def _split(self, path: tuple) -> tuple[tuple | None, tuple]:
+    def _split(self, path: YamlPath) -> tuple[YamlPath | None, YamlPath]:
         split = _preset_base(path, self.multi)
         return (None, path) if split is None else split
 
-    def presettype_at(self, base: tuple) -> str | None:
+    def presettype_at(self, base: YamlPath) -> str | None:
         item = value_at(self.doc.data, base)
         value = item.get("presettype") if isinstance(item, Mapping) else None
         return value if isinstance(value, str) else None
 
-    def name(self, path: tuple) -> str:
+    def name(self, path: YamlPath) -> str:
         base, rel = self._split(path)
         if base is None:
             return "'presets'" if path == ("presets",) else ("the file" if not path else repr(dotted(path)))
@@ -65,14 +64,14 @@ class _PresetTranslator(SchemaErrorTranslator):
             return dotted(rel[1:])
         return repr(dotted(rel))
 
-    def skip(self, path: tuple, error: jsonschema.ValidationError) -> bool:
+    def skip(self, path: YamlPath, error: SchemaError) -> bool:
         base, rel = self._split(path)
         if base is None or len(rel) < 2 or rel[0] != "param":
             return False
         spec = presettype_spec(self.presettype_at(base) or "")
         return spec is not None and generic_path(rel[1:]) in spec.fields
 
-    def translate(self, error: jsonschema.ValidationError) -> list[Problem]:
+    def translate(self, error: SchemaError) -> list[Problem]:
         path = self.path(error)
         base, rel = self._split(path)
         if base is not None and rel == ("presettype",) and error.validator == "enum":
@@ -99,7 +98,7 @@ class _PresetTranslator(SchemaErrorTranslator):
             return [self.doc.problem(path, f"'presets' must be a list of presets, not {type_phrase(error.instance)}")]
         return super().translate(error)
 
-    def missing(self, path: tuple, key: str) -> str:
+    def missing(self, path: YamlPath, key: str) -> str:
         base, rel = self._split(path)
         if base is not None and not rel:
             item = value_at(self.doc.data, base)
@@ -108,7 +107,7 @@ class _PresetTranslator(SchemaErrorTranslator):
             return f"missing required field {key!r}{of}"
         return f"{self.name(path)} is missing required field {key!r}"
 
-    def unknown_key(self, path: tuple, key: str, error: jsonschema.ValidationError) -> str:
+    def unknown_key(self, path: YamlPath, key: str, error: SchemaError) -> str:
         base, rel = self._split(path)
         if base is None:
             return (
@@ -124,7 +123,7 @@ class _PresetTranslator(SchemaErrorTranslator):
             return self._unknown_param_field(base, rel[1:], key, error)
         return super().unknown_key(path, key, error)
 
-    def _unknown_param_field(self, base: tuple, obj: tuple, key: str, error: jsonschema.ValidationError) -> str:
+    def _unknown_param_field(self, base: YamlPath, obj: YamlPath, key: str, error: SchemaError) -> str:
         presettype = self.presettype_at(base) or "?"
         spec = presettype_spec(presettype)
         full = dotted((*obj, key))

@@ -26,13 +26,13 @@ MARKDOWN_MAX_CHARS = 60_000  # a pull-request comment holds 65,536 characters (G
 MARKDOWN_MIN_CHARS = 2_000  # the least --max-chars: the title, verdict, note and a few rows
 
 
-def value_text(value: Any) -> str:
+def value_text(value: object) -> str:
     if value is ABSENT:
         return "(absent)"
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def preset_leaves(preset: dict[str, Any] | None) -> list[tuple[str, Any]]:
+def preset_leaves(preset: dict[str, Any] | None) -> list[tuple[str, object]]:
     """(dotted path, value) for every leaf of a normalised preset, the name left out."""
     return [(dotted_path(parts), value) for parts, value in leaves(preset or {}) if parts and parts[0] not in NAME_KEYS]
 
@@ -50,20 +50,20 @@ def _heading(change: Change) -> str:
     return text
 
 
-def change_lines(change: Change) -> list[tuple[str, str, Any, Any]]:
+def change_lines(change: Change) -> list[tuple[str, str, object, object]]:
     """(symbol, path, before, after) for each line under a change's heading."""
     if change.action == CREATE:
         return [("+", path, ABSENT, v) for path, v in preset_leaves(change.after)]
     if change.action == DELETE:
         return [("-", path, v, ABSENT) for path, v in preset_leaves(change.before)]
-    out = []
+    out: list[tuple[str, str, object, object]] = []
     for f in change.fields:
         symbol = "+" if f.before is ABSENT else "-" if f.after is ABSENT else "~"
         out.append((symbol, f.path, f.before, f.after))
     return out
 
 
-def line_text(symbol: str, path: str, before: Any, after: Any) -> str:
+def line_text(symbol: str, path: str, before: object, after: object) -> str:
     if symbol == "~":
         return f"{path}: {value_text(before)} -> {value_text(after)}"
     return f"{path}: {value_text(after if symbol == '+' else before)}"
@@ -74,7 +74,7 @@ def verdict_lines(verdict: SafetyVerdict | None, limit: int | None = None) -> li
     *limit* caps the protected names listed."""
     if verdict is None:
         return []
-    out = []
+    out: list[tuple[str, str]] = []
     if verdict.protected:
         shown = list(verdict.protected[:limit] if limit else verdict.protected)
         if len(shown) < len(verdict.protected):
@@ -113,7 +113,7 @@ def render_text(plan: Plan, colour: bool = False, verdict: SafetyVerdict | None 
     return "\n".join(out) + "\n"
 
 
-def plan_to_dict(plan: Plan, verdict: SafetyVerdict | None = None) -> dict:
+def plan_to_dict(plan: Plan, verdict: SafetyVerdict | None = None) -> dict[str, Any]:
     """The plan as ``--format json`` shows it (README "Plan JSON"): each change's data without
     the request body and, but for a delete, without the whole live preset; with *verdict*, a
     ``safety`` entry after the summary."""
@@ -124,7 +124,7 @@ def plan_to_dict(plan: Plan, verdict: SafetyVerdict | None = None) -> dict:
         if c.action != DELETE:
             item.pop("before", None)
         changes.append(item)
-    data: dict = {"format_version": FORMAT_VERSION, "summary": plan.counts()}
+    data: dict[str, Any] = {"format_version": FORMAT_VERSION, "summary": plan.counts()}
     if verdict is not None:
         data["safety"] = verdict.to_data()
     data.update(changes=changes, unchanged=plan.unchanged)

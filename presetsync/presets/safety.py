@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import UnsafePlanError
 from .model import DELETE, REPLACE, UPDATE, matches
@@ -22,7 +22,17 @@ if TYPE_CHECKING:
     from ..config import Safety
 
 
-def protected_changes(changes: Iterable[Any], protect: Sequence[str]) -> list[str]:
+class PlannedChange(Protocol):
+    """What the rules read of a plan's change (:class:`~presetsync.presets.plan.Change`)."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def protected_changes(changes: Iterable[PlannedChange], protect: Sequence[str]) -> list[str]:
     return [f"{c.action} {c.name}" for c in changes if c.action in (DELETE, REPLACE) and matches(c.name, protect)]
 
 
@@ -54,12 +64,12 @@ class SafetyVerdict:
             return UnsafePlanError("unsafe plan: " + "; ".join(self.over) + " (use --force)")
         return None
 
-    def to_data(self) -> dict:
+    def to_data(self) -> dict[str, str | list[str]]:
         return {"verdict": self.status, "protected": list(self.protected), "over_thresholds": list(self.over)}
 
 
 def safety_verdict(
-    changes: Sequence[Any],
+    changes: Sequence[PlannedChange],
     *,
     managed: int,
     safety: Safety | None,

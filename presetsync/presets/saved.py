@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..errors import InputError
@@ -24,7 +25,7 @@ KIND = "presetsync-saved-plan"
 ENVELOPE = ("kind", "presetsync_version", "digest")  # the keys outside the plan data
 
 
-def saved_document(plan: Plan) -> dict:
+def saved_document(plan: Plan) -> dict[str, Any]:
     data = plan.to_data()
     return {"kind": KIND, "presetsync_version": __version__, **data, "digest": sha256_of(data)}
 
@@ -41,7 +42,7 @@ def load_saved_plan(path: Path, target: Target) -> Plan:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the saved plan: {exc}") from None
     try:
-        doc = json.loads(text)
+        doc: object = json.loads(text)
     except ValueError as exc:
         raise ModifiedPlanError.naming([f"{path} is not JSON any more: {exc}"]) from None
     if not isinstance(doc, dict) or doc.get("kind") != KIND:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from ..state import private_file
 from .plan import CREATE, DELETE, REPLACE, UPDATE, Change
@@ -24,10 +25,10 @@ class Step:
     name: str
     presettype: str
     expect: str | None  # fingerprint of the live preset the plan saw; None: it did not exist
-    body: dict | None = None  # what to send for create and update
+    body: dict[str, Any] | None = None  # what to send for create and update
     phase: int = 0
     after: str | None = None  # for a replacement's create: the name whose delete must be done first
-    target: dict | None = field(default=None, compare=False, repr=False)  # the plan's normalised body
+    target: dict[str, Any] | None = field(default=None, compare=False, repr=False)  # the plan's normalised body
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class ApplyResult:
 
 def steps_for(changes: Iterable[Change]) -> list[Step]:
     """Plan changes as steps (a replacement is a delete, then a create)."""
-    steps = []
+    steps: list[Step] = []
     for c in changes:
         expect = c.fingerprint
         if c.action == REPLACE:

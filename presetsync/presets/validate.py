@@ -18,19 +18,18 @@ are otherwise not checked.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from ..inputs.discovery import PRESET_SUFFIXES, discover
 from ..inputs.documents import YamlDocument, load_yaml
-from ..inputs.positions import ITEMS, Positions, dotted
+from ..inputs.positions import ITEMS, Positions, YamlPath, dotted
 from ..inputs.problems import Problem
 from ..inputs.schema_messages import did_you_mean, one_of, short_value, type_phrase
 from .catalog import FieldSpec, PresetTypeSpec, presettype_spec
-from .model import DesiredPreset
+from .model import DesiredPreset, is_manifest
 from .normalize import parse_bitrate, parse_number
 from .preset_messages import _PresetTranslator
 from .validators import _SCALARS, _file_validators, _Validators, preset_validators
@@ -40,8 +39,8 @@ if TYPE_CHECKING:
 
 
 def _catalog_values(
-    spec: PresetTypeSpec, obj: Mapping[str, Any], path: tuple = (), generic: tuple = ()
-) -> Iterable[tuple[tuple, FieldSpec, Any]]:
+    spec: PresetTypeSpec, obj: Mapping[str, Any], path: YamlPath = (), generic: tuple[str, ...] = ()
+) -> Iterable[tuple[YamlPath, FieldSpec, Any]]:
     """(concrete path, field spec, value) for every catalog field written in *obj* (a param)."""
     for key, value in obj.items():
         sub, sub_generic = (*path, key), (*generic, key)
@@ -112,6 +111,7 @@ def check_field(spec: FieldSpec, name: str, value: Any) -> str | None:
             kind = "a whole number" if spec.kind == "integer" else "a number"
             words = "".join(f" or '{k}'" for k in spec.keywords)
             return f"{name} must be {kind}{words}, not {value!r}"
+    parsed: float | None
     if spec.kind == "bitrate":
         parsed = parse_bitrate(value)
         if parsed is None:
@@ -129,10 +129,11 @@ def check_field(spec: FieldSpec, name: str, value: Any) -> str | None:
     return None
 
 
-_ACCEPTED: dict[tuple, FieldSpec] = {}  # (id(spec), type, value) -> spec, for values check_field accepts
+# (id(spec), type, value) -> spec, for the values check_field accepts
+_ACCEPTED: dict[tuple[int, type, Any], FieldSpec] = {}
 
 
-def _field_problem(spec: FieldSpec, path: tuple, value: Any) -> str | None:
+def _field_problem(spec: FieldSpec, path: YamlPath, value: Any) -> str | None:
     """:func:`check_field` of the value at *path* (in param), remembering the scalar values it
     accepts: presets repeat their values. The entry keeps its spec alive, so its id stays its own."""
     if type(value) not in _SCALARS:
@@ -159,7 +160,7 @@ def strip_extra_fields(param: Any, presettype: str, extra_fields: Iterable[str])
         return param
     catalog_paths = {tuple(p for p in path if p != ITEMS) for path in (*spec.fields, *spec.objects)}
 
-    def strip(node: Any, parts: tuple[str, ...], path: tuple) -> Any:
+    def strip(node: Any, parts: tuple[str, ...], path: YamlPath) -> Any:
         if isinstance(node, list):
             return [strip(item, parts, (*path, ITEMS)) for item in node]
         if not isinstance(node, Mapping) or parts[0] not in node:
@@ -212,7 +213,7 @@ def check_document(
             )
         ]
     multi = "presets" in data
-    bases: list[tuple]
+    bases: list[YamlPath]
     if multi:
         items = data["presets"] if isinstance(data["presets"], list) else []
         bases = [("presets", index) for index in range(len(items))]
@@ -220,10 +221,10 @@ def check_document(
         items, bases = [data], [()]
 
     # Quick yes/no checks first; the schema's full error report only for what they refuse.
-    refused: list[tuple[_Validators, tuple, Any]] = []
+    refused: list[tuple[_Validators, YamlPath, Any]] = []
     if multi and not _file_validators().quick.is_valid(data):
         refused.append((_file_validators(), (), data))
-    fields: list[tuple[tuple, str]] = []  # (path, message) of catalog field values
+    fields: list[tuple[YamlPath, str]] = []  # (path, message) of catalog field values
     for base, item in zip(bases, items):
         presettype = item.get("presettype") if isinstance(item, Mapping) else None
         spec = presettype_spec(presettype) if isinstance(presettype, str) else None
@@ -278,7 +279,7 @@ def _duplicate_names(presets: Sequence[DesiredPreset]) -> list[Problem]:
         by_name.setdefault(preset.name, []).append(preset)
     repeated = [group for group in by_name.values() if len(group) > 1]
     # where the names are written: at most one more read of each file concerned
-    wanted: dict[int, tuple[Positions, list[tuple]]] = {}
+    wanted: dict[int, tuple[Positions, list[YamlPath]]] = {}
     for preset in (p for group in repeated for p in group if p.positions is not None):
         assert preset.positions is not None
         wanted.setdefault(id(preset.positions), (preset.positions, []))[1].append((*preset.base, "preset"))
@@ -307,11 +308,9 @@ def load_presets(
     ``presets``, else ``./presets``). Collects every problem of every file; sends nothing.
 
     With a *manifests* list, task manifests found among the files (see
-    :func:`presetsync.tasks.manifest.is_manifest`) are appended to it, loaded, instead of
-    being checked as preset files.
+    :func:`.model.is_manifest`) are appended to it, loaded, instead of being checked as preset
+    files.
     """
-    if manifests is not None:
-        from ..tasks.manifest import is_manifest
     paths = list(paths or ())
     if not paths:
         paths = config.preset_paths() if config is not None else [Path("presets")]
@@ -331,50 +330,3 @@ def load_presets(
     problems.extend(_duplicate_names(result.presets))
     result.problems = sorted(set(problems))
     return result
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def validate_paths(
-    paths: Iterable[Path | str] | None = None,
-    config: Config | None = None,
-    *,
-    out: TextIO | None = None,
-    live_presets: Any = None,
-) -> int:
-    """What ``presetsync validate`` does: print every problem (one per line, sorted by file and
-    line) and a one-line summary; return the exit code (0 ok, 1 problems).
-
-    Task manifests among the files are checked too (:mod:`presetsync.tasks.check`): their
-    presets must exist in the preset files or in the configured service, which is read (never
-    written) only for names the files do not have; when it cannot be read, such names are
-    warnings. *live_presets* (tests) replaces that read: a callable returning
-    ``(names or None, why not)``.
-    """
-    out = out or sys.stdout
-    manifest_docs: list[tuple[Path, YamlDocument]] = []
-    result = load_presets(paths, config, manifests=manifest_docs)
-    problems, warnings, manifest_tasks = list(result.problems), [], 0
-    if manifest_docs:
-        from ..tasks.check import check_manifest_docs
-
-        report = check_manifest_docs(manifest_docs, result.presets, config, live_presets=live_presets)
-        problems = sorted(set(problems + report.problems))
-        warnings, manifest_tasks = report.warnings, report.tasks
-    for problem in problems:
-        print(problem, file=out)
-    for warning in warnings:
-        print(warning, file=out)
-    if problems:
-        files = len({p.file for p in problems})
-        print(f"{_plural(len(problems), 'problem')} in {_plural(files, 'file')}", file=out)
-        return 1
-    summary = f"{_plural(len(result.files) + len(manifest_docs), 'file')}, {_plural(len(result.presets), 'preset')}"
-    if manifest_docs:
-        summary += f", {_plural(len(manifest_docs), 'manifest')} with {_plural(manifest_tasks, 'task')}"
-    if warnings:
-        summary += f" ({_plural(len(warnings), 'warning')})"
-    print(f"{summary}: ok", file=out)
-    return 0

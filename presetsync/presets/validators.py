@@ -1,17 +1,17 @@
-"""The JSON Schema validators of preset files, compiled once from
-``schemas/preset-file.schema.json``: a quick yes/no validator, and a full one (with every
-annotation, for the messages) that runs only for what the quick one refuses.
+"""The JSON Schema validators of preset files, made once from
+``schemas/preset-file.schema.json``: a quick yes/no check compiled per presettype, and a full
+jsonschema validator (with every annotation, for the messages) that runs only for what the quick
+one refuses.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
-
+from ..inputs.schema_check import Check, compile_check
+from ..inputs.schema_messages import SchemaValidator
 from ..inputs.schemas import preset_file_schema
 from .catalog import resolve
 
@@ -74,7 +74,7 @@ def _union(a: Any, b: Any) -> Any:
 
 def _fold_all_of(schema: dict[str, Any]) -> dict[str, Any]:
     """*schema* with its ``allOf`` items folded into it where that keeps its meaning, so that a
-    quick check descends into fewer subschemas (each descent costs jsonschema a new validator):
+    quick check descends into fewer subschemas (each one a call, or a new jsonschema validator):
 
     * ``{"properties": {name: S}}`` for names *schema* already has: S joins their schema;
     * ``{"if": {"required": [name]}, "then": T}`` (T looking at objects only) becomes
@@ -113,45 +113,46 @@ def _fold_all_of(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
 class _Validators:
     """``quick`` says whether an instance is fine; ``full`` (with every annotation, for the
-    messages) says what is wrong, and runs only for instances ``quick`` refuses."""
+    messages) says what is wrong, and runs only for instances ``quick`` refuses.
 
-    quick: Any
-    full: jsonschema.Draft202012Validator
+    ``quick`` is compiled (:mod:`presetsync.inputs.schema_check`); jsonschema is imported and
+    ``full`` built only when an instance is refused, so a valid file never loads jsonschema.
+    """
+
+    def __init__(self, quick_schema: dict[str, Any], full_schema: dict[str, Any]):
+        self.quick = QuickCheck(quick_schema)
+        self.full_schema = full_schema
+
+    @functools.cached_property
+    def full(self) -> SchemaValidator:
+        import jsonschema
+
+        validator: SchemaValidator = jsonschema.Draft202012Validator(self.full_schema)
+        return validator
+
+
+class QuickCheck:
+    """A yes/no check of *schema*: compiled, or jsonschema's when the schema uses a keyword
+    :func:`compile_check` leaves to it."""
+
+    def __init__(self, schema: dict[str, Any]):
+        self.schema = schema
+        compiled = compile_check(schema)
+        self.compiled = compiled is not None
+        self.is_valid: Check = compiled if compiled is not None else self._jsonschema
+        self._validator: SchemaValidator | None = None
+
+    def _jsonschema(self, instance: object) -> bool:
+        if self._validator is None:
+            import jsonschema
+
+            self._validator = jsonschema.Draft202012Validator(self.schema)
+        return self._validator.is_valid(instance)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
-# (id(subschema), a mapping of scalars as (key, type, value) items) -> subschema, for mappings a
-# subschema of a quick validator accepted; the entry keeps its subschema alive, so its id stays its own.
-_ACCEPTED_MAPPINGS: dict[tuple, Any] = {}
-
-
-def _properties(validator: Any, properties: Mapping[str, Any], instance: Any, schema: Any) -> Iterable[Any]:
-    """jsonschema's ``properties`` for the quick validators: no descent into ``true`` (which accepts
-    anything), nor again into a mapping of scalars the same subschema accepted before (presets
-    repeat their AUDIO and VIDEO settings)."""
-    if not validator.is_type(instance, "object"):
-        return
-    for name, subschema in properties.items():
-        if subschema is True or name not in instance:
-            continue
-        value = instance[name]
-        key = None
-        if type(value) is dict and all(type(item) in _SCALARS for item in value.values()):
-            key = (id(subschema), tuple((k, type(item), item) for k, item in value.items()))
-            if _ACCEPTED_MAPPINGS.get(key) is subschema:
-                continue
-        failed = False
-        for error in validator.descend(value, subschema, path=name, schema_path=name):
-            failed = True
-            yield error
-        if key is not None and not failed and len(_ACCEPTED_MAPPINGS) < 8192:
-            _ACCEPTED_MAPPINGS[key] = subschema
-
-
-_QuickValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": _properties})
 
 
 def _compile(schema: Mapping[str, Any], known: Mapping[str, Any] | None = None) -> _Validators:
@@ -161,7 +162,7 @@ def _compile(schema: Mapping[str, Any], known: Mapping[str, Any] | None = None) 
     quick = {"$schema": root["$schema"], **_quick(schema, root)}
     if known:
         quick["properties"] = {**quick["properties"], **dict.fromkeys(known, True)}
-    return _Validators(_QuickValidator(quick), jsonschema.Draft202012Validator(full))
+    return _Validators(quick, full)
 
 
 @functools.cache

@@ -15,7 +15,6 @@ and duplicate outputs, in one pass), ``identity`` (the body as sent and its hash
 ``journal_schema`` (the crash-safe record and claim table, in SQLite or PostgreSQL),
 ``reconcile`` (the service decides which tasks exist), ``submit`` (chunks, worker threads,
 rounds), ``status`` (refresh, wait, retry), ``listing`` (GetTaskList paging), ``meta``
-(meta_info summaries), ``progress`` (stderr display), and the ``presetsync tasks`` commands:
-``parser``, ``command`` (submit, retry, status, wait), ``single`` (list, show, top, delete,
-meta).
+(meta_info summaries), ``progress`` (stderr display). The ``presetsync tasks`` commands are
+in :mod:`presetsync.commands` (``tasks_parser``, ``tasks``, ``tasks_single``).
 """

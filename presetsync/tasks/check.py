@@ -11,6 +11,9 @@ Where preset names are looked up depends on the command:
   check;
 * ``presetsync tasks submit`` / ``retry``: a preset must exist in the service right now (a
   task whose preset is missing would fail), whatever the files say.
+
+Nothing here opens a connection: the command layer (:mod:`presetsync.commands`) hands over
+its client, or a callable that reads the live preset names through it.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..api.client import OfflineClient, RetryPolicy
-from ..errors import ApiError, CredentialsError, PresetsyncError, ServiceUnreachable
 from ..inputs.documents import YamlDocument
 from ..inputs.problems import Problem
 from ..presets.model import DesiredPreset
@@ -29,6 +30,7 @@ from .manifest import KnownPresets, Manifest, check_manifest, check_presets, ref
 from .outputs import check_outputs
 
 if TYPE_CHECKING:
+    from ..api.client import OfflineClient
     from ..config import Config
 
 IN_SERVICE = "in the service"
@@ -64,34 +66,8 @@ def configured_preset_files(config: Config | None) -> dict[str, str]:
     return {p.name: p.file for p in load_presets(paths, config).presets}
 
 
-def _reason(exc: Exception, endpoint: str | None) -> str:
-    if isinstance(exc, CredentialsError):
-        return "no credentials found"
-    if isinstance(exc, ServiceUnreachable):
-        return f"no answer from {endpoint or 'the official endpoint'}"
-    if isinstance(exc, ApiError):
-        return f"the service answered HTTP {exc.status}" + (f" ({exc.code})" if exc.code else "")
-    return str(exc).splitlines()[0][:200]
-
-
-def read_live_presets(config: Config | None) -> tuple[set[str] | None, str]:
-    """(names, "") from the configured service, or (None, why not)."""
-    from ..connect import open_client
-
-    if config is None:
-        return None, "no configuration"
-    try:
-        with open_client(
-            config.endpoint,
-            config.region,
-            state_dir=config.state_dir,
-            retry=RetryPolicy(max_attempts=2, base=0.2, cap=1.0),
-            connect_timeout=5.0,
-            read_timeout=20.0,
-        ) as client:
-            return live_preset_names(client), ""
-    except (PresetsyncError, OSError) as exc:
-        return None, _reason(exc, config.endpoint)
+# What validate knows of the live presets: (names, "") or (None, why they could not be read).
+LivePresets = Callable[[], "tuple[set[str] | None, str]"]
 
 
 def check_manifest_docs(
@@ -99,12 +75,12 @@ def check_manifest_docs(
     file_presets: Iterable[DesiredPreset],
     config: Config | None,
     *,
-    live_presets: Callable[[], tuple[set[str] | None, str]] | None = None,
+    live_presets: LivePresets,
 ) -> ManifestReport:
     """What ``presetsync validate`` reports for manifests (see the module doc).
 
     *file_presets* are the presets of the preset files validated alongside; *live_presets*
-    replaces reading the configured service (tests).
+    is called (once) only when some preset is in none of the files.
     """
     report = ManifestReport([check_manifest(doc, path) for path, doc in docs])
     for manifest in report.manifests:
@@ -117,7 +93,7 @@ def check_manifest_docs(
         in_files = {**configured_preset_files(config), **in_files}
     known = KnownPresets(set(in_files), live=True, where=IN_SERVICE_OR_FILES, in_files=in_files)
     if wanted - known.names:
-        live, why = live_presets() if live_presets is not None else read_live_presets(config)
+        live, why = live_presets()
         if live is None:
             known.live, known.why = False, why
         else:

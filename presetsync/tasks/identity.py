@@ -40,14 +40,15 @@ FIELDS = (
 REQUIRED = ("preset", "srcInfo", "dstBucket", "dstObjectKey")
 #: Values equal to leaving the field out.
 _NEUTRAL = {"dstDir": "", "dstAcl": "public-read", "isTop": 0, "cbMethod": "", "cbUrl": "", "extParam": ""}
+#: Hex digits of an identity that messages show.
 SHORT_ID = 12
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def ext_param_text(value: Any) -> str:
+def ext_param_text(value: object) -> str:
     """``extParam`` as the API takes it: a string; a mapping is serialised as compact JSON."""
     if isinstance(value, Mapping):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -71,11 +72,12 @@ def _source(item: Mapping[str, Any], position: int) -> dict[str, Any]:
     }
 
 
-def _ext_param_value(text: str) -> Any:
+def _ext_param_value(text: str) -> object:
     try:
-        return json.loads(text)
+        value: object = json.loads(text)
     except ValueError:
         return text
+    return value
 
 
 def normalise(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,26 +106,6 @@ def normalise(body: Mapping[str, Any]) -> dict[str, Any]:
 def task_identity(body: Mapping[str, Any]) -> str:
     """sha256 (hex) of the canonical JSON of :func:`normalise`\\ (*body*)."""
     return hashlib.sha256(canonical_json(normalise(body)).encode("utf-8")).hexdigest()
-
-
-def source_paths(body: Mapping[str, Any]) -> tuple[str, ...]:
-    """The srcInfo paths in index order: part of how a listed task is matched to a sent one."""
-    items = body.get("srcInfo") or []
-    if not isinstance(items, list):
-        return ()
-    sources = [_source(item, i) for i, item in enumerate(items) if isinstance(item, Mapping)]
-    sources.sort(key=lambda s: s["index"] if isinstance(s["index"], int) else 0)
-    return tuple(str(s["path"]) for s in sources)
-
-
-def match_key(body: Mapping[str, Any]) -> tuple[str, str, str, tuple[str, ...]]:
-    """(preset, dstBucket, dstObjectKey, source paths): what a listed task is recognised by."""
-    return (
-        str(body.get("preset", "")),
-        str(body.get("dstBucket", "")),
-        str(body.get("dstObjectKey", "")),
-        source_paths(body),
-    )
 
 
 def output_of(body: Mapping[str, Any]) -> str:

@@ -38,17 +38,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from .journal_db import Database, is_url
-from .journal_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, TEMPORARY, Entry
+from .journal_db import Database, Row, SqlValue, is_url
+from .journal_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, TEMPORARY
+from .journal_schema import Entry as Entry  # the journal's rows, for its users
 from .manifest import TaskSpec
 
 PLANNED, SENDING, SUBMITTED, FAILED = "planned", "sending", "submitted", "failed"
-NEW = "new"  # in the manifest, not in the journal yet (dry runs)
 BATCH = 500
+
+#: A row of the scope to add: id, body (JSON), preset, dst_bucket, dst_key, source.
+_ScopeRow = tuple[str, str, str, str, str, str]
 
 
 def target_key(endpoint: str, access_key_id: str) -> str:
@@ -114,7 +116,7 @@ class Journal:
             if db.kind == "sqlite":
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _paged(self, sql: str, args: list[Any], batch: int, after: int = 0) -> Iterator[tuple]:
+    def _paged(self, sql: str, args: Sequence[SqlValue], batch: int, after: int = 0) -> Iterator[Row]:
         """Rows of *sql* a page at a time (keyset paging): its first placeholder is the key
         to start after, its last the page size, and its first column the key."""
         while True:
@@ -150,7 +152,7 @@ class Journal:
         """Put *tasks* (a stream) in the scope, in order; with *persist*, also record the new
         ones in the journal as planned. Returns how many tasks the scope holds."""
         now = time.time() if now is None else now
-        batch: list[tuple] = []
+        batch: list[_ScopeRow] = []
         for task in tasks:
             body = task.body
             batch.append(
@@ -170,10 +172,10 @@ class Journal:
             self._add_batch(batch, persist, now)
         return self.scope_size()
 
-    def _add_batch(self, rows: list[tuple], persist: bool, now: float) -> None:
+    def _add_batch(self, rows: list[_ScopeRow], persist: bool, now: float) -> None:
         db = self.db
         with db.transaction():
-            first = db.rows("SELECT COALESCE(MAX(seq), 0) + 1 FROM scope")[0][0]
+            first = db.count("SELECT COALESCE(MAX(seq), 0) + 1 FROM scope")
             db.executemany(
                 "INSERT INTO scope (id, body, preset, dst_bucket, dst_key, source) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
@@ -193,11 +195,8 @@ class Journal:
             )
             db.executemany("INSERT INTO history (id, at, event) VALUES (?, ?, 'planned')", [(r[0], now) for r in new])
 
-    def clear_scope(self) -> None:
-        self.db.execute("DELETE FROM scope")
-
     def scope_size(self) -> int:
-        return self.db.rows("SELECT count(*) FROM scope")[0][0]
+        return self.db.count("SELECT count(*) FROM scope")
 
     def scope_states(self, after: int = 0) -> dict[str, int]:
         """How many scope tasks (after scope position *after*) are in each state (``new``:
@@ -226,9 +225,8 @@ class Journal:
         in *states*), read in pages: safe to change the journal while iterating."""
         where, args = "", []
         if states is not None:
-            states = list(states)
-            where = f" AND COALESCE(t.state, 'new') IN ({', '.join('?' * len(states))})"
-            args = states
+            args = list(states)
+            where = f" AND COALESCE(t.state, 'new') IN ({', '.join('?' * len(args))})"
         sql = (
             f"SELECT {COLUMNS} FROM scope s LEFT JOIN tasks t ON t.id = s.id "
             f"WHERE s.seq > ?{where} ORDER BY s.seq LIMIT ?"
@@ -246,7 +244,7 @@ class Journal:
             "WHERE s.seq > ? AND COALESCE(t.state, 'new') IN ('new', 'planned', 'failed') "
             "AND o.state IN ('submitted', 'sending')"
         )
-        count = self.db.rows(f"SELECT count(DISTINCT s.id) {sql}", [after])[0][0]
+        count = self.db.count(f"SELECT count(DISTINCT s.id) {sql}", [after])
         rows = self.db.rows(
             f"SELECT {COLUMNS}, COALESCE(o.taskid, 'unknown') {sql} ORDER BY s.seq LIMIT ?", [after, limit]
         )
@@ -255,15 +253,18 @@ class Journal:
     def unsettled_since(self) -> float | None:
         """When the earliest journal task not known to exist in the service was planned or
         last sent (None: there is none)."""
-        row = self.db.rows(
+        return self._time(
             "SELECT MIN(COALESCE(sending_at, planned_at)) FROM tasks WHERE state IN ('planned', 'failed', 'sending')"
-        )[0]
-        return row[0]
+        )
 
     def last_doubt(self) -> float | None:
         """The latest moment any journal task was last in doubt (sent, or found unknown)."""
-        row = self.db.rows("SELECT MAX(COALESCE(doubt_at, sending_at)) FROM tasks WHERE state = 'sending'")[0]
-        return row[0]
+        return self._time("SELECT MAX(COALESCE(doubt_at, sending_at)) FROM tasks WHERE state = 'sending'")
+
+    def _time(self, sql: str) -> float | None:
+        """The time (Unix seconds) an aggregate selects; None when no row took part."""
+        value = self.db.rows(sql)[0][0]
+        return None if value is None else float(value)
 
     def scope_needs_reconciling(self, after: int = 0) -> bool:
         """Whether some scope task (after *after*) is not known to exist in the service."""
@@ -288,9 +289,8 @@ class Journal:
         """Every journal task (or those in *states*), in the order they were first planned."""
         where, args = "", []
         if states is not None:
-            states = list(states)
-            where = f" AND t.state IN ({', '.join('?' * len(states))})"
-            args = states
+            args = list(states)
+            where = f" AND t.state IN ({', '.join('?' * len(args))})"
         sql = (
             "SELECT t.{rowid}, t.id, t.body, t.source, t.state, t.taskid, t.error, t.attempts, t.sending_at, "
             f"t.doubt_at, t.status, t.status_error, t.submitted_at, t.owner FROM tasks t WHERE t.{{rowid}} > ?{where} "
@@ -307,14 +307,6 @@ class Journal:
         )
         return self.scope_size()
 
-    def is_known_taskid(self, taskid: str) -> bool:
-        """Whether a task id already belongs to a journal task (now or in the past)."""
-        rows = self.db.rows(
-            "SELECT 1 FROM tasks WHERE taskid = ? UNION ALL SELECT 1 FROM history WHERE taskid = ? LIMIT 1",
-            (taskid, taskid),
-        )
-        return bool(rows)
-
     def states_of(self, task_ids: list[str]) -> dict[str, str]:
         """The journal state of each of a few tasks."""
         states: dict[str, str] = {}
@@ -325,11 +317,12 @@ class Journal:
         return states
 
     def history(self, task_id: str) -> list[tuple[float, str, str | None, str | None]]:
+        """A task's history, oldest first: (time, event, task id, detail)."""
         return self.db.rows("SELECT at, event, taskid, detail FROM history WHERE id = ? ORDER BY seq", (task_id,))
 
     # -- transitions ------------------------------------------------------------------------
 
-    def event(self, task_id: str, now: float, event: str, taskid: str | None = None, detail: str | None = None):
+    def event(self, task_id: str, now: float, event: str, taskid: str | None = None, detail: str | None = None) -> None:
         """A line in the history (within the caller's transaction)."""
         self.db.execute(
             "INSERT INTO history (id, at, event, taskid, detail) VALUES (?, ?, ?, ?, ?)",
@@ -423,7 +416,7 @@ class Journal:
         """Submitted scope tasks whose status may still change (not succ, fail or deleted),
         optionally only those not refreshed since *since*."""
         extra = "" if since is None else " AND (t.status_at IS NULL OR t.status_at < ?)"
-        args: list[Any] = [] if since is None else [since]
+        args: list[SqlValue] = [] if since is None else [since]
         sql = (
             f"SELECT {COLUMNS} FROM scope s JOIN tasks t ON t.id = s.id WHERE s.seq > ? "
             "AND t.state = 'submitted' AND COALESCE(t.status, '') NOT IN ('succ', 'fail', 'deleted')"
@@ -438,4 +431,4 @@ class Journal:
             "SELECT MIN(t.submitted_at), MAX(t.submitted_at) FROM scope s JOIN tasks t ON t.id = s.id "
             "WHERE t.state = 'submitted' AND COALESCE(t.status, '') NOT IN ('succ', 'fail', 'deleted')"
         )[0]
-        return None if row[0] is None else (row[0], row[1])
+        return None if row[0] is None else (float(row[0]), float(row[1]))

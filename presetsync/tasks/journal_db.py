@@ -23,14 +23,24 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
 from ..errors import ConfigError, RefusedError, ServiceUnreachable
 from ..state import private_file
 
-_DIALECTS = {
+if TYPE_CHECKING:
+    import psycopg
+
+#: Where a journal lives.
+Kind = Literal["sqlite", "postgresql"]
+#: A value a statement takes for a ``?``.
+SqlValue = Union[str, int, float, None]
+#: A row as the driver returns it: its columns are what the statement selects.
+Row = tuple[Any, ...]
+
+_DIALECTS: dict[Kind, dict[str, str]] = {
     "sqlite": {
         "real": "REAL",
         "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -62,7 +72,14 @@ def redact_url(url: str) -> str:
 class Database:
     """One connection to a journal's database; every statement runs under one lock."""
 
-    def __init__(self, kind: str, conn: Any, *, readonly: bool = False, path: Path | None = None):
+    def __init__(
+        self,
+        kind: Kind,
+        conn: sqlite3.Connection | psycopg.Connection[Row],
+        *,
+        readonly: bool = False,
+        path: Path | None = None,
+    ):
         self.kind = kind
         self.names = _DIALECTS[kind]
         self.readonly = readonly
@@ -70,7 +87,7 @@ class Database:
         self.owner = str(secrets.randbits(62))  # this submitter, in claims and advisory locks
         self._conn = conn
         self._lock = threading.RLock()
-        self._lock_file: Any = None
+        self._lock_file: IO[str] | None = None
         self._depth = 0
 
     # -- opening ----------------------------------------------------------------------------
@@ -130,24 +147,29 @@ class Database:
             statement = _PLACEHOLDER.sub("%s", statement.replace("%", "%%"))
         return statement
 
-    def execute(self, statement: str, args: Iterable[Any] = ()) -> int:
+    def execute(self, statement: str, args: Iterable[SqlValue] = ()) -> int:
         """Run one statement; how many rows it changed."""
         with self._lock:
             cursor = self._conn.execute(self.sql(statement), tuple(args))
             return cursor.rowcount
 
-    def executemany(self, statement: str, rows: list[tuple]) -> None:
+    def executemany(self, statement: str, rows: Sequence[Sequence[SqlValue]]) -> None:
         if rows:
             with self._lock:
-                if self.kind == "sqlite":
+                if isinstance(self._conn, sqlite3.Connection):
                     self._conn.executemany(self.sql(statement), rows)
                 else:
                     with self._conn.cursor() as cursor:
                         cursor.executemany(self.sql(statement), rows)
 
-    def rows(self, statement: str, args: Iterable[Any] = ()) -> list[tuple]:
+    def rows(self, statement: str, args: Iterable[SqlValue] = ()) -> list[Row]:
         with self._lock:
-            return self._conn.execute(self.sql(statement), tuple(args)).fetchall()
+            found: list[Row] = self._conn.execute(self.sql(statement), tuple(args)).fetchall()
+            return found
+
+    def count(self, statement: str, args: Iterable[SqlValue] = ()) -> int:
+        """The integer a statement selects (``SELECT count(*) ...``)."""
+        return int(self.rows(statement, args)[0][0])
 
     def script(self, script: str) -> None:
         """Run the ``;``-separated statements of *script* (``--`` comments allowed)."""
@@ -197,7 +219,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            if self.kind == "postgresql" and not self._conn.closed:
+            if not isinstance(self._conn, sqlite3.Connection) and not self._conn.closed:
                 self._conn.execute("SELECT pg_advisory_unlock_all()")  # at once, not when the server notices
             self._conn.close()
         self.release()

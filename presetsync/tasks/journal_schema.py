@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .identity import SHORT_ID
+
 SCHEMA_VERSION = 2  # 2: the owner column (claims of a shared journal)
 
 SCHEMA = """
@@ -105,8 +107,10 @@ class Entry:
 
     @property
     def body(self) -> dict[str, Any]:
-        return json.loads(self.body_json)
+        """The CreateTask body as sent (the journal wrote it from a mapping)."""
+        body: dict[str, Any] = json.loads(self.body_json)
+        return body
 
     @property
     def short_id(self) -> str:
-        return self.id[:12]
+        return self.id[:SHORT_ID]

@@ -47,23 +47,14 @@ from ..inputs.positions import YamlPath
 from ..inputs.problems import Problem
 from ..inputs.schema_messages import SchemaErrorTranslator, did_you_mean, type_phrase
 from ..inputs.schemas import load_schema
+from ..presets.model import MANIFEST_KEYS
+from ..presets.model import is_manifest as is_manifest  # re-exported: the rule lives beside the preset file keys
 from .identity import REQUIRED, output_of, sendable, task_identity
 
 MANIFEST_SCHEMA = "task-manifest.schema.json"
-MANIFEST_KEYS = ("tasks", "matrix", "defaults")
-PRESET_FILE_KEYS = ("presets", "preset", "presettype", "param")
 PLACEHOLDERS = ("stem", "ext", "preset", "index")
 _PRESET_NAME = re.compile(r"[A-Za-z0-9_]{2,32}")
 _SAMPLE = {"stem": "intro", "ext": "mp4", "preset": "web_720p", "index": 7}
-
-
-def is_manifest(data: Any) -> bool:
-    """Whether loaded YAML data is a task manifest rather than a preset file."""
-    return (
-        isinstance(data, Mapping)
-        and any(key in data for key in MANIFEST_KEYS)
-        and not any(key in data for key in PRESET_FILE_KEYS)
-    )
 
 
 @functools.cache
@@ -122,7 +113,7 @@ def template_problems(text: str) -> list[str]:
     return problems
 
 
-def template_values(source: str, preset: str, index: int) -> dict[str, Any]:
+def template_values(source: str, preset: str, index: int) -> dict[str, str | int]:
     """The placeholder values for one matrix source: ``/b/films/intro.mp4`` -> stem ``intro``, ext ``mp4``."""
     name = source.rsplit("/", 1)[-1]
     stem, dot, ext = name.rpartition(".")
@@ -240,7 +231,7 @@ class Manifest:
             }
             yield _Declared(body, where)
 
-    def outputs(self) -> Iterator[tuple[Any, Any, YamlPath, Any]]:
+    def outputs(self) -> Iterator[tuple[object, object, YamlPath, object]]:
         """(dstBucket, dstObjectKey, where, preset) of every task, in manifest order: what
         :meth:`declared` gives, without building bodies (a million tasks take seconds)."""
         defaults = self.defaults()
@@ -262,7 +253,7 @@ class Manifest:
 
 
 class _ManifestTranslator(SchemaErrorTranslator):
-    def unknown_key(self, path: tuple, key: str, error: jsonschema.ValidationError) -> str:
+    def unknown_key(self, path: YamlPath, key: str, error: jsonschema.ValidationError) -> str:
         if not path:
             return (
                 f"unknown top-level key {key!r}: a manifest holds defaults:, tasks: and matrix: "

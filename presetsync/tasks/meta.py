@@ -83,14 +83,17 @@ def preset_type(client: OfflineClient, name: str) -> str | None:
     return None
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
+    """A number as ffprobe writes it (a number, or a string holding one); else None."""
+    if not isinstance(value, (int, float, str)):
+        return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
 
 
-def _bits(value: Any) -> str | None:
+def _bits(value: object) -> str | None:
     bps = _number(value)
     if bps is None:
         return None
@@ -100,7 +103,7 @@ def _bits(value: Any) -> str | None:
     return f"{bps:.0f} bit/s"
 
 
-def _bytes(value: Any) -> str | None:
+def _bytes(value: object) -> str | None:
     size = _number(value)
     if size is None:
         return None
@@ -110,7 +113,7 @@ def _bytes(value: Any) -> str | None:
     return f"{size:.0f} B"
 
 
-def _duration(value: Any) -> str | None:
+def _duration(value: object) -> str | None:
     seconds = _number(value)
     if seconds is None:
         return None

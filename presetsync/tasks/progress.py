@@ -24,9 +24,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from ..terminal import console, cut, width_of
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 REDRAW_SECONDS = 0.1
 PLAIN_LINES = 20
@@ -54,7 +57,7 @@ class Progress:
         self.enabled = enabled
         self.counts = {"submitted": 0, "already": 0, "failed": 0, "doubt": 0}
         self._console = console(self.stream, terminal=tty) if enabled else None
-        self._live: Any = None
+        self._live: Live | None = None  # the bar, once drawn
         self._clock = clock
         self._started = clock()
         self._drawn_at = float("-inf")
@@ -106,8 +109,7 @@ class Progress:
             self._finished = True
             if self._console is not None:
                 with _ctrl_c_held():
-                    self._draw(refresh=False)
-                    self._live.stop()  # draws it once more, and ends the line
+                    self._draw(refresh=False).stop()  # draws it once more, and ends the line
             elif self._line() != self._last_line:
                 self._write_line()
             self.stream.flush()
@@ -142,9 +144,9 @@ class Progress:
         self.stream.write(self._last_line + "\n")
         self.stream.flush()
 
-    def _draw(self, refresh: bool = True) -> None:
+    def _draw(self, refresh: bool = True) -> Live:
         """Redraw the bar: bar, done/total, counts (zeros left out), rate (after a second); on
-        a narrow terminal the rate is left out, then the counts are cut."""
+        a narrow terminal the rate is left out, then the counts are cut. Returns the display."""
         from rich.progress_bar import ProgressBar
         from rich.table import Table
 
@@ -176,6 +178,7 @@ class Progress:
             )
             self._live.start()
         self._live.update(grid, refresh=refresh)
+        return self._live
 
 
 @contextmanager

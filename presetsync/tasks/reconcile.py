@@ -34,6 +34,7 @@ from typing import Any, Callable
 from ..api.client import OfflineClient
 from .identity import task_identity
 from .journal import BATCH, SENDING, SUBMITTED, Journal
+from .journal_db import Row
 from .journal_schema import LIVE, UNKNOWN_TASKID
 from .listing import MARGIN, covering_days, iter_tasks
 
@@ -84,7 +85,8 @@ def read_service(
     start, end = covering_days(since - MARGIN, now)
     journal.db.execute("DELETE FROM listed")
     insert = "INSERT INTO listed (taskid, id, status, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-    count, page = 0, []
+    count = 0
+    page: list[tuple[str, str, str, str]] = []  # taskid, identity, status, created
     for info in iter_tasks(client, start, end):
         taskid = info["taskid"]  # every listed task has one (GetTaskList's declared result)
         count += 1
@@ -168,10 +170,10 @@ def _resolve(journal: Journal, result: Reconciliation, now: float, *, record: bo
             break
         if len(rows) == BATCH and rows[0][0] != rows[-1][0]:  # the last task may go on in the next page
             rows = [row for row in rows if row[0] != rows[-1][0]]
-        groups: dict[str, list[tuple]] = {}
+        groups: dict[str, list[Row]] = {}
         for row in rows:
             groups.setdefault(row[1], []).append(row)
-        found = []
+        found: list[tuple[str, str, str]] = []
         for task_id, copies in groups.items():
             state, owner = copies[0][2], copies[0][3]
             if state == SENDING and owner in live:
@@ -188,7 +190,7 @@ def _resolve(journal: Journal, result: Reconciliation, now: float, *, record: bo
 
 
 def _record_found(journal: Journal, found: list[tuple[str, str, str]], now: float) -> list[tuple[str, str, str]]:
-    done = []
+    done: list[tuple[str, str, str]] = []
     with journal.db.transaction() as db:
         for task_id, taskid, status in found:
             changed = db.execute(
@@ -214,7 +216,7 @@ def _duplicates(journal: Journal, after: int, limit: int = 20) -> tuple[int, lis
         "AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.taskid = l.taskid) "
         "AND NOT EXISTS (SELECT 1 FROM history h WHERE h.taskid = l.taskid AND h.id != s.id)"
     )
-    count = journal.db.rows(f"SELECT count(DISTINCT s.id) {sql}", [after])[0][0]
+    count = journal.db.count(f"SELECT count(DISTINCT s.id) {sql}", [after])
     if not count:
         return 0, []
     rows = journal.db.rows(f"SELECT s.id, l.taskid {sql} ORDER BY s.seq LIMIT ?", [after, limit])

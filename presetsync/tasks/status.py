@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, TextIO, TypedDict
 
 from ..api.client import OfflineClient
 from ..errors import ApiError, ServiceError
@@ -190,9 +190,25 @@ def summary_text(counts: dict[str, int]) -> str:
     return f"{total} task{'s' if total != 1 else ''}: " + (", ".join(parts) if parts else "none")
 
 
-def entry_record(entry: Entry) -> dict[str, Any]:
+class _TaskRecord(TypedDict):
+    id: str
+    source: str
+    preset: str | None
+    output: str
+    state: str
+    taskid: str | None
+    status: str | None
+
+
+class TaskRecord(_TaskRecord, total=False):
+    """A task as ``tasks status --format json`` shows it: ``error`` only when there is one."""
+
+    error: str
+
+
+def entry_record(entry: Entry) -> TaskRecord:
     body = entry.body
-    record: dict[str, Any] = {
+    record: TaskRecord = {
         "id": entry.id,
         "source": entry.source,
         "preset": body.get("preset"),

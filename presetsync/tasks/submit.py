@@ -7,11 +7,11 @@
    failed, in doubt) with the service's task list (:mod:`.reconcile`), before anything is
    sent: a task that exists is not sent again, whatever the journal said; if the service
    cannot be asked, stop: nothing is sent;
-2. **send**, with N worker threads fed through a bounded queue (flat memory, at most N
-   requests in flight), every scope task that is ``planned`` or ``failed``. Each worker
-   *claims* the task (:meth:`.Journal.claim`, committed before the CreateTask is sent; a
-   task another submitter of a shared journal claimed first is skipped), sends the
-   CreateTask, then records the answer:
+2. **send**, with N sender threads (at most N requests in flight, flat memory; see
+   :mod:`.senders`), every scope task that is ``planned`` or ``failed``. Each task is
+   *claimed* (:meth:`.Journal.claim`, committed before the CreateTask is sent; a task
+   another submitter of a shared journal claimed first is skipped), sent, and its answer
+   recorded:
 
    * a task id: ``submitted``;
    * an error answer (HTTP 4xx, ``errNum`` != 0): ``failed`` - nothing was created;
@@ -28,24 +28,22 @@
 from __future__ import annotations
 
 import itertools
-import queue
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..api.client import OfflineClient
-from ..api.results import UnexpectedAnswer
-from ..errors import ApiError, OutcomeUnknown, ServiceError, ServiceUnreachable
+from ..errors import ServiceError
 from .journal import FAILED, PLANNED, SENDING, SUBMITTED, Entry, Journal
 from .manifest import TaskSpec
 from .progress import Progress
 from .reconcile import DEFAULT_GRACE, DEFAULT_LOOKBACK_DAYS, Reconciliation, read_service, settle, wait_grace
+from .senders import Senders
 
 MAX_ROUNDS = 10
 SHOWN_FAILURES = 20
-CHUNK = 2000  # tasks read from the manifest, reconciled and queued at a time
+CHUNK = 2000  # tasks read from the manifest, reconciled and handed to the senders at a time
 
 
 @dataclass
@@ -158,56 +156,53 @@ class Submitter:
         self.progress = progress or Progress(journal.scope_size(), enabled=False)
         self.clock = clock
         self.sleep = sleep
-        self._stop: str | None = None
-        self._stop_lock = threading.Lock()
-        self._sent = 0
+        self._settled = 0  # tasks in doubt of this run found in the service
         self._listed: int | None = None  # service tasks read (None: not read yet)
-        self._work: queue.Queue[Entry | None] = queue.Queue(maxsize=2 * self.parallelism)
+        self.senders = self._new_senders()
+
+    def _new_senders(self) -> Senders:
+        return Senders(
+            self.client, self.journal, parallelism=self.parallelism, progress=self.progress, clock=self.clock
+        )
 
     def run(self, tasks: Iterable[TaskSpec] | None = None) -> SubmitResult:
         """Submit the scope's tasks; with *tasks* (a stream), add them to the scope first, a
         chunk (:data:`CHUNK` tasks) at a time, each chunk reconciled and handed to the senders
         before the next is read: sending starts at once and memory stays flat."""
         result = SubmitResult()
-        workers = [
-            threading.Thread(target=self._worker, name=f"presetsync-submit-{n}", daemon=True)
-            for n in range(self.parallelism)
-        ]
-        for worker in workers:
-            worker.start()
+        self._settled = 0
+        senders = self.senders = self._new_senders()  # (a run's threads end with it)
+        senders.start()
         try:
             if tasks is None:
                 self._chunk(result, 0)
             else:
                 chunks = iter(tasks)
-                while not self._stop:
+                while not senders.stopped:
                     chunk = list(itertools.islice(chunks, self.chunk))
                     if not chunk:
                         break
                     after = self.journal.scope_size()
                     self.journal.add_scope(chunk, persist=True)
                     self._chunk(result, after)
-            self._work.join()
+            senders.drain()
             self._rounds(result)
         except KeyboardInterrupt:  # finish what is in flight, record it, and say where things stand
-            self._stopping("interrupted")
+            senders.stop("interrupted")
             result.interrupted = True
         except BaseException:
-            self._stopping("interrupted")
+            senders.stop("interrupted")
             raise
         finally:
-            for _ in workers:
-                self._work.put(None)
-            for worker in workers:
-                worker.join()
+            senders.close()
         result.total = max(self.journal.scope_size(), self.progress.total)
-        result.sent = self._sent
+        result.sent = senders.sent + self._settled
         self._finish(result)
         return result
 
     def _chunk(self, result: SubmitResult, after: int) -> None:
-        """Reconcile the scope's tasks after position *after*, check their outputs, and queue
-        those to send."""
+        """Reconcile the scope's tasks after position *after*, check their outputs, and have
+        those to send sent."""
         journal = self.journal
         result.already += journal.scope_states(after).get(SUBMITTED, 0)
         if journal.scope_needs_reconciling(after):
@@ -226,26 +221,20 @@ class Submitter:
             if count:
                 result.overwrites = count
                 result.overwrite_examples = examples
-                self._stopping(f"{count} task(s) would write outputs that other submitted tasks wrote")
+                self.senders.stop(f"{count} task(s) would write outputs that other submitted tasks wrote")
                 return
-        for entry in journal.scope_entries((PLANNED, FAILED), after=after):
-            if self._stop:
-                return
-            self._work.put(entry)
+        self.senders.feed(journal.scope_entries((PLANNED, FAILED), after=after))
 
     def _rounds(self, result: SubmitResult) -> None:
         """Settle the tasks this run left in doubt and send those not found again."""
         for _ in range(self.max_rounds):
-            if self._stop or not self.journal.in_doubt():
+            if self.senders.stopped or not self.journal.in_doubt():
                 return
             done = self._reconcile(after=0, earlier=False)
             if done is None or not done.doubts_not_found:
                 return
-            for entry in self.journal.scope_entries([PLANNED]):  # a failure is final within a run
-                if self._stop:
-                    break
-                self._work.put(entry)
-            self._work.join()
+            self.senders.feed(self.journal.scope_entries([PLANNED]))  # a failure is final within a run
+            self.senders.drain()
 
     # -- reconciliation -----------------------------------------------------------------------
 
@@ -267,11 +256,10 @@ class Submitter:
                 )
             done = settle(self.journal, after=after, clock=self.clock)
         except ServiceError as exc:
-            self._stopping(f"cannot read the service's task list, so nothing more is sent ({exc})")
+            self.senders.stop(f"cannot read the service's task list, so nothing more is sent ({exc})")
             return None
         if not earlier:
-            with self._stop_lock:
-                self._sent += len(done.doubts_found)
+            self._settled += len(done.doubts_found)
             self.progress.resolve(len(done.doubts_found), len(done.doubts_not_found))
         if done.found or doubts:
             self.progress.note(
@@ -279,58 +267,6 @@ class Submitter:
                 + (f" ({len(done.doubts_found)} of {len(doubts)} in doubt)" if doubts else "")
             )
         return done
-
-    # -- sending ----------------------------------------------------------------------------
-
-    def _stopping(self, reason: str) -> None:
-        with self._stop_lock:
-            if self._stop is None:
-                self._stop = reason
-                self.progress.note(f"stopping: {reason}")
-
-    def _worker(self) -> None:
-        while True:
-            entry = self._work.get()
-            try:
-                if entry is None:
-                    return
-                if not self._stop:
-                    self._send(entry)
-            finally:
-                self._work.task_done()
-
-    def _send(self, entry: Entry) -> None:
-        journal, now = self.journal, self.clock
-        if not journal.claim(entry.id, now()):
-            return  # another submitter of a shared journal has it
-        try:
-            taskid = self.client.create_task(entry.body)
-        except (OutcomeUnknown, UnexpectedAnswer) as exc:  # sent, but no task id known
-            journal.mark_doubt(entry.id, str(exc), now())
-            self.progress.add("doubt")
-            return
-        except ServiceUnreachable as exc:
-            journal.mark_unsent(entry.id, str(exc), now())
-            self._stopping(f"the service cannot be reached ({exc})")
-            return
-        except ApiError as exc:
-            if exc.status >= 500:
-                journal.mark_doubt(entry.id, str(exc), now())
-                self.progress.add("doubt")
-                return
-            journal.mark_failed(entry.id, str(exc), now())
-            self.progress.add("failed")
-            if exc.status in (401, 403):
-                self._stopping(f"the service refused the credentials ({exc})")
-            return
-        except Exception as exc:  # a bug after sending: the outcome is unknown, settle it
-            journal.mark_doubt(entry.id, f"{type(exc).__name__}: {exc}", now())
-            self.progress.add("doubt")
-            return
-        journal.mark_submitted(entry.id, taskid, now())
-        with self._stop_lock:
-            self._sent += 1
-        self.progress.add("submitted")
 
     def _finish(self, result: SubmitResult) -> None:
         states = self.journal.scope_states()
@@ -343,5 +279,5 @@ class Submitter:
         if result.failed:
             failures = self.journal.scope_entries([FAILED], batch=SHOWN_FAILURES)
             result.failures = [entry for _, entry in zip(range(SHOWN_FAILURES), failures)]
-        result.stopped = self._stop
+        result.stopped = self.senders.stop_reason
         self.progress.finish()

@@ -1,28 +1,33 @@
-"""The ``presetsync tasks`` commands that work on a manifest: submit, retry, status, wait,
-and the shared steps of every tasks command (config, client, journal, manifest).
+"""``presetsync tasks submit|retry|status|wait``: the commands that work on a manifest, and the
+steps every tasks command shares (settings, the journal of the Context's target, the
+manifest, task tables).
 
-The parser, the usage and the exit codes are in :mod:`.parser`; single tasks and the
-account's list in :mod:`.single`. Command functions take the parsed ``args``; cli.py maps
-exceptions to exit codes.
+The parser, the usage and the exit codes are in :mod:`.tasks_parser`; single tasks and the
+account's list in :mod:`.tasks_single`; the work in :mod:`presetsync.tasks`. Each command
+takes the :class:`~.context.Context` (its one client included); cli.py maps exceptions to
+exit statuses.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import ExitStatus
+from .context import Context
 
 if TYPE_CHECKING:
     from ..api.client import OfflineClient
     from ..config import Config
-    from .journal import Journal
-    from .manifest import Manifest
+    from ..inputs.problems import Problem
+    from ..tasks.journal import Journal
+    from ..tasks.manifest import Manifest
+    from ..terminal import Table
 
 TASKID = re.compile(r"[A-Za-z0-9]{35,45}")
 STATUSES = ("init", "exec", "succ", "fail")
@@ -32,16 +37,11 @@ STATUSES = ("init", "exec", "succ", "fail")
 # Shared steps
 
 
-def _config(args: argparse.Namespace) -> Config:
-    from ..config import load_config
-
-    return load_config(args.config)
-
-
-def _parallelism(args: argparse.Namespace, config: Config) -> int:
+def checked_parallelism(ctx: Context) -> int:
+    """``--parallelism`` (else the configuration's), checked: 1 to 64 requests in flight."""
     from ..errors import InputError
 
-    value = args.parallelism if getattr(args, "parallelism", None) is not None else config.parallelism
+    value = ctx.parallelism
     if not 1 <= value <= 64:
         raise InputError(f"--parallelism must be from 1 to 64, got {value}")
     return value
@@ -57,32 +57,25 @@ def _seconds_setting(config: Config, key: str, default: float) -> float:
 
 
 def _grace(config: Config) -> float:
-    from .reconcile import DEFAULT_GRACE
+    from ..tasks.reconcile import DEFAULT_GRACE
 
     return _seconds_setting(config, "settle_grace", DEFAULT_GRACE)
 
 
-def _lookback_days(args: argparse.Namespace, config: Config) -> float:
+def _lookback_days(ctx: Context) -> float:
     """How many days back the service is searched for the manifest's tasks (``--since``
     overrides ``tasks.lookback_days``)."""
-    from .listing import parse_day
-    from .reconcile import DEFAULT_LOOKBACK_DAYS
+    from ..tasks.listing import parse_day
+    from ..tasks.reconcile import DEFAULT_LOOKBACK_DAYS
 
-    since = getattr(args, "since", None)
+    since = getattr(ctx.args, "since", None)
     if since:
         return max(0.0, (date.today() - parse_day(since, "--since")).days + 1.0)
-    return _seconds_setting(config, "lookback_days", DEFAULT_LOOKBACK_DAYS)
+    return _seconds_setting(ctx.config, "lookback_days", DEFAULT_LOOKBACK_DAYS)
 
 
-def _client(args: argparse.Namespace, config: Config, parallelism: int = 4) -> Any:
-    """The client (flags override presetsync.yaml), with a connection pool for *parallelism*."""
-    from ..connect import client_for
-
-    return client_for(args, config, parallelism)
-
-
-def _journal(args: argparse.Namespace, config: Config, client: OfflineClient, *, mode: str = "write") -> Journal:
-    """The journal of the service target the client talks to.
+def open_journal(ctx: Context, *, mode: str = "write") -> Journal:
+    """The journal of the Context's target (``local``, or the endpoint URL and access key id).
 
     *mode*: ``write`` (submit, retry: created if missing), ``read`` (status, wait, delete: an
     existing journal is updated with the statuses read, a missing one is not created) or
@@ -90,30 +83,28 @@ def _journal(args: argparse.Namespace, config: Config, client: OfflineClient, *,
     """
     import os
 
-    from ..connect import LOCAL
-    from .journal import Journal, journal_path, target_key
+    from ..tasks.journal import Journal, journal_path, target_key
 
-    setting = args.endpoint or config.endpoint
-    endpoint = LOCAL if setting == LOCAL else client.endpoint
-    target = target_key(endpoint, client.credentials.access_key_id)
-    state_dir = config.state_dir
-    url = os.environ.get("PRESETSYNC_JOURNAL") or config.journal
-    readonly = mode == "dry" or (mode == "read" and not url and not journal_path(state_dir, target).exists())
-    return Journal.open(state_dir, target, endpoint=endpoint, readonly=readonly, url=url)
+    endpoint = ctx.target.endpoint
+    key = target_key(endpoint, ctx.client().credentials.access_key_id)
+    url = os.environ.get("PRESETSYNC_JOURNAL") or ctx.config.journal
+    readonly = mode == "dry" or (mode == "read" and not url and not journal_path(ctx.state_dir, key).exists())
+    return Journal.open(ctx.state_dir, key, endpoint=endpoint, readonly=readonly, url=url)
 
 
-def _manifest(path: Path) -> tuple[Manifest | None, int]:
-    """The manifest, or (None, 1) after printing its problems."""
-    from .manifest import load_manifest
+def _manifest(path: Path) -> Manifest | None:
+    """The manifest, or None after printing its problems."""
+    from ..tasks.manifest import load_manifest
 
     manifest = load_manifest(path)
     if manifest.problems:
         _print_problems(manifest.problems, manifest.file)
-        return None, ExitStatus.ERROR
-    return manifest, ExitStatus.OK
+        return None
+    return manifest
 
 
-def _print_problems(problems: list, file: str) -> None:
+def _print_problems(problems: Iterable[Problem], file: str) -> None:
+    problems = list(problems)
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"presetsync: {len(problems)} problem(s) in {file}; nothing was sent", file=sys.stderr)
@@ -123,43 +114,41 @@ def _print_problems(problems: list, file: str) -> None:
 # submit, retry
 
 
-def run_submit(args: argparse.Namespace) -> int:
-    return _submit(args, retry=False)
+def run_submit(ctx: Context) -> int:
+    return _submit(ctx, retry=False)
 
 
-def run_retry(args: argparse.Namespace) -> int:
-    args.dry_run = False
-    return _submit(args, retry=True)
+def run_retry(ctx: Context) -> int:
+    ctx.args.dry_run = False
+    return _submit(ctx, retry=True)
 
 
-def _submit(args: argparse.Namespace, *, retry: bool) -> int:
-    from .check import submit_problems
+def _submit(ctx: Context, *, retry: bool) -> int:
+    from ..tasks.check import submit_problems
 
-    config = _config(args)
-    parallelism = _parallelism(args, config)
+    args = ctx.args
+    config = ctx.config
+    workers = checked_parallelism(ctx)
     grace = _grace(config)
-    lookback = _lookback_days(args, config)
-    manifest, code = _manifest(args.manifest)
+    lookback = _lookback_days(ctx)
+    manifest = _manifest(args.manifest)
     if manifest is None:
-        return code
-    with _client(args, config, parallelism) as client:
-        problems = submit_problems(manifest, client, config)
-        if problems:
-            _print_problems(problems, manifest.file)
-            return ExitStatus.ERROR
-        with _journal(args, config, client, mode="dry" if args.dry_run else "write") as journal:
-            if args.dry_run:
-                return _dry_run(manifest, journal, client, lookback)
-            journal.lock()
-            return _send(
-                args, manifest, client, journal, parallelism=parallelism, grace=grace, lookback=lookback, retry=retry
-            )
+        return ExitStatus.ERROR
+    client = ctx.client()
+    problems = submit_problems(manifest, client, config)
+    if problems:
+        _print_problems(problems, manifest.file)
+        return ExitStatus.ERROR
+    with open_journal(ctx, mode="dry" if args.dry_run else "write") as record:
+        if args.dry_run:
+            return _dry_run(manifest, record, client, lookback)
+        record.lock()
+        return _send(ctx, manifest, record, parallelism=workers, grace=grace, lookback=lookback, retry=retry)
 
 
 def _send(
-    args: argparse.Namespace,
+    ctx: Context,
     manifest: Manifest,
-    client: OfflineClient,
     journal: Journal,
     *,
     parallelism: int,
@@ -167,10 +156,11 @@ def _send(
     lookback: float,
     retry: bool,
 ) -> int:
-    from .progress import Progress
-    from .status import refresh, reopen_failed
-    from .submit import Submitter
+    from ..tasks.progress import Progress
+    from ..tasks.status import refresh, reopen_failed
+    from ..tasks.submit import Submitter
 
+    args, client = ctx.args, ctx.client()
     total = manifest.count()
     progress = Progress(total, enabled=not args.quiet)
     submitter = Submitter(
@@ -218,7 +208,7 @@ def _send(
 def _dry_run(manifest: Manifest, journal: Journal, client: OfflineClient, lookback: float) -> int:
     """Print what submit would do, task by task, and a summary; send and write nothing.
     The service is searched for the manifest's tasks as submit would (same numbers)."""
-    from .reconcile import reconcile
+    from ..tasks.reconcile import reconcile
 
     total = journal.add_scope(manifest.tasks(), persist=False)
     found = reconcile(client, journal, lookback_days=lookback, record=False).found_ids
@@ -263,67 +253,67 @@ def _split_targets(targets: list[str]) -> tuple[Path | None, list[str]]:
     return (Path(manifests[0]) if manifests else None), ids
 
 
-def run_status(args: argparse.Namespace) -> int:
-    from .status import print_scope, refresh
+def run_status(ctx: Context) -> int:
+    from ..tasks.status import print_scope, refresh
 
+    args = ctx.args
     manifest_path, ids = _split_targets(args.targets)
-    config = _config(args)
-    parallelism = _parallelism(args, config)
+    workers = checked_parallelism(ctx)
     if ids:
-        with _client(args, config) as client:
-            _print_tasks((_task_info(client, taskid) for taskid in ids), args.format)
+        client = ctx.client()
+        print_tasks((task_info(client, taskid) for taskid in ids), args.format)
         return ExitStatus.OK
     manifest = None
     if manifest_path is not None:
-        manifest, code = _manifest(manifest_path)
+        manifest = _manifest(manifest_path)
         if manifest is None:
-            return code
-    with _client(args, config, parallelism) as client:
-        with _journal(args, config, client, mode="read") as journal:
-            if manifest is not None:
-                journal.add_scope(manifest.tasks(), persist=False)
-            else:
-                journal.scope_all()
-            refresh(client, journal, parallelism=parallelism)
-            print_scope(journal, sys.stdout, args.format)
+            return ExitStatus.ERROR
+    client = ctx.client()
+    with open_journal(ctx, mode="read") as journal:
+        if manifest is not None:
+            journal.add_scope(manifest.tasks(), persist=False)
+        else:
+            journal.scope_all()
+        refresh(client, journal, parallelism=workers)
+        print_scope(journal, sys.stdout, args.format)
     return ExitStatus.OK
 
 
-def run_wait(args: argparse.Namespace) -> int:
+def run_wait(ctx: Context) -> int:
     from ..errors import InputError
-    from .status import summary_text, wait
+    from ..tasks.status import summary_text, wait
 
+    args = ctx.args
     if args.timeout is not None and args.timeout < 0:
         raise InputError(f"--timeout must not be negative, got {args.timeout}")
-    config = _config(args)
-    parallelism = _parallelism(args, config)
-    manifest, code = _manifest(args.manifest)
+    workers = checked_parallelism(ctx)
+    manifest = _manifest(args.manifest)
     if manifest is None:
-        return code
-    with _client(args, config, parallelism) as client:
-        with _journal(args, config, client, mode="read") as journal:
-            journal.add_scope(manifest.tasks(), persist=False)
-            result = wait(
-                client,
-                journal,
-                timeout=args.timeout,
-                parallelism=parallelism,
-                report=lambda line: print(line, file=sys.stderr, flush=True),
-            )
-            print(summary_text(result.counts))
-            if result.timed_out:
-                print(f"Timed out after {args.timeout:g} s: {result.running} task(s) still running.")
-                return ExitStatus.TIMEOUT
-            if result.all_succeeded:
-                print("All tasks succeeded.")
-                return ExitStatus.OK
-            _print_unsuccessful(journal)
+        return ExitStatus.ERROR
+    client = ctx.client()
+    with open_journal(ctx, mode="read") as journal:
+        journal.add_scope(manifest.tasks(), persist=False)
+        result = wait(
+            client,
+            journal,
+            timeout=args.timeout,
+            parallelism=workers,
+            report=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        print(summary_text(result.counts))
+        if result.timed_out:
+            print(f"Timed out after {args.timeout:g} s: {result.running} task(s) still running.")
+            return ExitStatus.TIMEOUT
+        if result.all_succeeded:
+            print("All tasks succeeded.")
+            return ExitStatus.OK
+        _print_unsuccessful(journal)
     return ExitStatus.PARTIAL
 
 
 def _print_unsuccessful(journal: Journal, limit: int = 20) -> None:
+    from ..tasks.status import TABLE_COLUMNS, condition, entry_cells
     from ..terminal import Table
-    from .status import TABLE_COLUMNS, condition, entry_cells
 
     shown = 0
     table = Table(sys.stdout, TABLE_COLUMNS, indent="  ")
@@ -338,10 +328,10 @@ def _print_unsuccessful(journal: Journal, limit: int = 20) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Tasks by id (status, and the commands in single.py)
+# Tasks by id (status, and the commands in tasks_single.py)
 
 
-def _list_table(out: Any) -> Any:
+def list_table(out: TextIO) -> Table:
     """The table of service tasks (a narrow terminal leaves CREATED out and cuts PRESET and
     OUTPUT, never TASKID), its header written."""
     from ..terminal import STATUS_STYLES, Column, Table
@@ -360,15 +350,17 @@ def _list_table(out: Any) -> Any:
     return table
 
 
-def _list_cells(info: dict[str, Any]) -> list[str]:
+def list_cells(info: Mapping[str, Any]) -> list[str]:
     output = f"{info.get('dstBucket', '')}/{info.get('dstObjectKey', '')}"
     fields = ("taskid", "taskStatus", "createTime", "preset")
     return [*(str(info.get(name, "")) for name in fields), output]
 
 
-def _task_info(client: OfflineClient, taskid: str) -> dict[str, Any]:
+def task_info(client: OfflineClient, taskid: str) -> dict[str, Any]:
+    """GetTaskByTaskID's task; an error saying the task does not exist only when the task list
+    confirms it."""
     from ..errors import ApiError
-    from .status import confirmed
+    from ..tasks.status import confirmed
 
     try:
         return client.get_task_by_task_id(taskid=taskid)
@@ -376,14 +368,14 @@ def _task_info(client: OfflineClient, taskid: str) -> dict[str, Any]:
         raise confirmed(client, taskid, exc) from None
 
 
-def _print_tasks(infos: Any, fmt: str) -> None:
+def print_tasks(infos: Iterable[Mapping[str, Any]], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(list(infos), indent=2, ensure_ascii=False))
         return
     if fmt == "table":
-        table = _list_table(sys.stdout)
+        table = list_table(sys.stdout)
         for info in infos:
-            table.row(_list_cells(info))
+            table.row(list_cells(info))
         return
     for n, info in enumerate(infos):
         if n:

@@ -1,5 +1,6 @@
-"""The ``presetsync tasks`` command group: its parser. The commands are in :mod:`.command`
-(submit, retry, status, wait) and :mod:`.single` (list, show, top, delete, meta).
+"""The ``presetsync tasks`` command group: its parser. The commands are in :mod:`.tasks`
+(submit, retry, status, wait) and :mod:`.tasks_single` (list, show, top, delete, meta); the
+work is done by :mod:`presetsync.tasks`.
 
     presetsync tasks submit MANIFEST [--parallelism N] [--dry-run] [--allow-overwrite] [--since YYYYMMDD] [--quiet]
     presetsync tasks retry MANIFEST [--parallelism N] [--allow-overwrite] [--quiet]
@@ -29,13 +30,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import ExitStatus
-from ..options import add_config_option, add_connection_options
-from .command import STATUSES, run_retry, run_status, run_submit, run_wait
-from .single import run_delete, run_list, run_meta, run_show, run_top
+from .context import Context, add_config_option, add_connection_options
+from .tasks import STATUSES, run_retry, run_status, run_submit, run_wait
+from .tasks_single import run_delete, run_list, run_meta, run_show, run_top
+
+if TYPE_CHECKING:
+    from .context import Subparsers
 
 # --------------------------------------------------------------------------------------------
 # The parser
@@ -50,15 +55,17 @@ def _task_ids(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("taskids", nargs="+", metavar="TASKID", help="task id(s), as CreateTask returned them")
 
 
-def _add(sub: Any, name: str, help: str, description: str, func: Any) -> argparse.ArgumentParser:
+def _add(
+    sub: Subparsers, name: str, help: str, description: str, func: Callable[[Context], int]
+) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help, description=description)
     parser.set_defaults(func=func)
     return parser
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+def register(sub: Subparsers) -> argparse.ArgumentParser:
     """Add ``presetsync tasks ...`` to the main parser's subparsers."""
-    tasks = subparsers.add_parser(
+    tasks = sub.add_parser(
         "tasks",
         help="task manifests: submit (each task exactly once), status, wait, list, retry",
         description="Transcoding tasks as code: submit a manifest's tasks exactly once (a journal under "
@@ -66,11 +73,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 invalid input (nothing sent), 3 refused (nothing sent), "
         "4 failures or service error (reported), 5 'wait' timed out.",
     )
-    tasks.set_defaults(func=lambda args: _print_help(tasks))
-    sub = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND")
+    tasks.set_defaults(func=lambda ctx: _print_help(tasks))
+    group = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND")
 
     submit = _add(
-        sub,
+        group,
         "submit",
         "send a manifest's tasks, each exactly once",
         "Validate the manifest, check its presets exist in the service, then send every task not yet "
@@ -84,7 +91,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _common(submit)
 
     retry = _add(
-        sub,
+        group,
         "retry",
         "send again the manifest's failed tasks",
         "Resubmit the manifest's tasks whose status is fail and those the service refused, recording their "
@@ -96,7 +103,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _common(retry)
 
     status = _add(
-        sub,
+        group,
         "status",
         "status of a manifest's tasks, or of task ids",
         "Show each task of MANIFEST with its live status (read from the service), or the tasks given "
@@ -109,7 +116,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _common(status)
 
     wait = _add(
-        sub,
+        group,
         "wait",
         "wait until a manifest's tasks are finished",
         "Poll (with backoff) until every submitted task of MANIFEST is succ or fail. Exit 0 when all "
@@ -122,7 +129,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _common(wait)
 
     listing = _add(
-        sub,
+        group,
         "list",
         "list the account's tasks (streamed)",
         "Page through GetTaskList (100 per request) and print each task as it comes. JSON output is one "
@@ -135,21 +142,21 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=("table", "json"), default="table")
     _common(listing)
 
-    show = _add(sub, "show", "show tasks by id", "Print tasks as GetTaskByTaskID returns them.", run_show)
+    show = _add(group, "show", "show tasks by id", "Print tasks as GetTaskByTaskID returns them.", run_show)
     _task_ids(show)
     show.add_argument("--format", choices=("text", "json"), default="text")
     _common(show)
 
-    top = _add(sub, "top", "put tasks at the head of the queue", "Call TopTaskByTaskID for each task.", run_top)
+    top = _add(group, "top", "put tasks at the head of the queue", "Call TopTaskByTaskID for each task.", run_top)
     _task_ids(top)
     _common(top)
 
-    delete = _add(sub, "delete", "delete tasks", "Call DelTaskByTaskID for each task.", run_delete)
+    delete = _add(group, "delete", "delete tasks", "Call DelTaskByTaskID for each task.", run_delete)
     _task_ids(delete)
     _common(delete)
 
     meta = _add(
-        sub,
+        group,
         "meta",
         "media information of finished tasks",
         "Read GetTaskMetaInfo and summarise its ffprobe-shaped meta_info: container, duration, size, "

@@ -1,18 +1,24 @@
-"""``presetsync preview`` and ``plan --preview`` on the command line (argparse only: cheap to
-import; the work is in :mod:`presetsync.media.preview`, which imports PyAV when it runs)."""
+"""``presetsync preview`` and ``plan --preview``: their options and the hand-over to
+:mod:`presetsync.media.preview`, which does the work and imports PyAV when it runs (this
+module is argparse only: cheap to import)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..options import add_config_option
+from .context import Context, add_config_option
+
+if TYPE_CHECKING:
+    from ..presets.plan import Plan
+    from .context import Subparsers
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+def register(sub: Subparsers) -> None:
     """Add the ``preview`` command to the main parser's subparsers."""
-    parser = subparsers.add_parser(
+    parser = sub.add_parser(
         "preview",
         help="render a preset on a sample and check the output against it (needs presetsync[media])",
         description="Render presets locally with PyAV on a sample (default: a generated 2 s 320x240 test "
@@ -29,8 +35,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--out", type=Path, metavar="DIR", help="keep the outputs in DIR (default: discarded)")
     parser.add_argument("--size", metavar="WxH", help="size of the generated test pattern (default 320x240)")
     add_config_option(parser)
-    parser.set_defaults(func=_run)
-    return parser
+    parser.set_defaults(func=run_preview)
 
 
 def add_plan_option(plan: argparse.ArgumentParser) -> None:
@@ -42,18 +47,16 @@ def add_plan_option(plan: argparse.ArgumentParser) -> None:
     )
 
 
-def preview_plan(args: argparse.Namespace, plan: Any) -> None:
+def preview_plan(ctx: Context, plan: Plan) -> None:
     """The ``plan --preview`` hook: previews the plan's created and changed presets (stdout
     with a text plan, stderr otherwise); PreviewMismatch (exit 1) on a mismatch."""
-    import sys
+    if getattr(ctx.args, "preview", False):
+        from ..media.preview import preview_plan as run
 
-    if getattr(args, "preview", False):
-        from .preview import preview_plan as run
-
-        run(plan.changes, out=sys.stdout if args.format == "text" else sys.stderr)
+        run(plan.changes, out=sys.stdout if ctx.args.format == "text" else sys.stderr)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .preview import run_preview
+def run_preview(ctx: Context) -> int:
+    from ..media.preview import run_preview as run
 
-    return run_preview(args)
+    return run(ctx.args, ctx.config)

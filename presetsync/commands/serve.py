@@ -1,10 +1,10 @@
-"""``presetsync serve``: run the local offline service in the foreground.
+"""``presetsync serve``: run the local offline service (:mod:`presetsync.local`) in the
+foreground.
 
-Wired into the main command line with ``register(subparsers)``; also runnable on its own
-as ``python -m presetsync.local [options]``. On start it prints one line with the URL it
-listens on (``--port 0`` picks a free port), and, when it uses the development account, a
-line with that account's access key id (the secret only with ``--print-secret``). It stops
-cleanly, exiting 0, on SIGINT or SIGTERM.
+Also runnable as ``python -m presetsync.local [options]``, which runs this command. On start
+it prints one line with the URL it listens on (``--port 0`` picks a free port), and, when it
+uses the development account, a line with that account's access key id (the secret only with
+``--print-secret``). It stops cleanly, exiting 0, on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, PresetsyncError
+from ..errors import ConfigError, ExitStatus
+from .context import Context
+
+if TYPE_CHECKING:
+    from .context import Subparsers
 
 DEFAULT_DB = ".presetsync/local.sqlite"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -111,9 +114,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+def register(sub: Subparsers) -> argparse.ArgumentParser:
     """Add the ``serve`` command to the main parser's subparsers."""
-    parser = subparsers.add_parser(
+    parser = sub.add_parser(
         "serve",
         help="run the local offline service (no account needed)",
         description="Run a local offline service that behaves like the real one: SQLite state, SigV4 "
@@ -125,7 +128,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def parse_task_seconds(text: str | None) -> tuple[float, float]:
-    from .server import DEFAULT_TASK_DURATIONS
+    from ..local.server import DEFAULT_TASK_DURATIONS
 
     if text is None:
         return DEFAULT_TASK_DURATIONS
@@ -142,7 +145,7 @@ def parse_task_seconds(text: str | None) -> tuple[float, float]:
 
 def parse_error_numbers(text: str) -> dict[str, int]:
     """``NAME=N,NAME=N`` as ``{name: number}``, checked."""
-    from .protocol import error_numbering
+    from ..local.protocol import error_numbering
 
     numbers: dict[str, int] = {}
     for pair in text.split(","):
@@ -177,11 +180,13 @@ def _limits(args: argparse.Namespace) -> dict[str, Any]:
     return given
 
 
-def run_serve(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
+def run_serve(ctx: Context, *, stop: threading.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or until *stop* is set, for callers in other threads)."""
-    from .auth import load_accounts
-    from .faults import Faults
-    from .server import LocalService
+    from ..local.auth import load_accounts
+    from ..local.faults import Faults
+    from ..local.server import LocalService
+
+    args = ctx.args
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be from 0 to 65535, got {args.port}")
@@ -238,7 +243,7 @@ def run_serve(args: argparse.Namespace, *, stop: threading.Event | None = None) 
         service.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 0
+    return ExitStatus.OK
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
@@ -249,15 +254,3 @@ def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
     for signum in (signal.SIGINT, signal.SIGTERM):
         previous[signum] = signal.signal(signum, lambda *_: stop.set())
     return previous
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m presetsync.local``: the serve command on its own."""
-    parser = argparse.ArgumentParser(prog="python -m presetsync.local", description="Run the local offline service.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_serve(args)
-    except PresetsyncError as exc:
-        print(f"presetsync: error: {exc}", file=sys.stderr)
-        return exc.exit_code

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..inputs.discovery import PRESET_SUFFIXES
 from ..inputs.documents import load_yaml
+from ..presets.model import MANIFEST_KEYS, is_manifest
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -44,8 +45,6 @@ def _below(path: Path, root: Path) -> bool:
 
 def is_manifest_file(path: Path) -> bool:
     """Whether *path* is recognised as a task manifest (see the module doc)."""
-    from ..tasks.manifest import MANIFEST_KEYS, is_manifest
-
     try:
         raw = path.read_bytes()
     except OSError:
@@ -62,7 +61,7 @@ def configured_files(paths: Iterable[Path | str], config: Config) -> list[Path]:
     """The files of *paths* that are presetsync's preset files or task manifests, in order."""
     roots = [Path(p).resolve() for p in config.presets]
     own = config.path.resolve() if config.path is not None else None
-    kept = []
+    kept: list[Path] = []
     for given in paths:
         path = Path(given)
         if not path.is_file():

@@ -11,11 +11,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .inputs.problems import Problem
 from .inputs.schemas import config_schema
+
+if TYPE_CHECKING:
+    from .inputs.documents import YamlDocument
 
 CONFIG_NAMES = ("presetsync.yaml", "presetsync.yml")
 NO_CONFIG = "no presetsync.yaml here (use -c FILE, or create one: see README)"
@@ -124,11 +127,7 @@ def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Conf
     path = Path(os.path.normpath(cwd / Path(path).expanduser()))
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file")
-    # here: without a configuration file, no YAML nor jsonschema to import
-    import jsonschema
-
-    from .inputs.documents import load_yaml
-    from .inputs.schema_messages import SchemaErrorTranslator
+    from .inputs.documents import load_yaml  # here: without a configuration file, no YAML to import
 
     doc = load_yaml(path, allow_empty=True)
     if doc.problems:
@@ -138,11 +137,33 @@ def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Conf
         raise InvalidConfig(
             [doc.problem((), "the configuration must be a mapping of settings (endpoint:, presets:, ...)")]
         )
-    validator = jsonschema.Draft202012Validator(config_schema())
-    problems = SchemaErrorTranslator(doc, validator.schema).problems(validator.iter_errors(data))
-    if problems:
-        raise InvalidConfig(problems)
+    if not _config_is_valid(data):
+        problems = _config_problems(doc, data)
+        if problems:  # (always, unless the compiled check and jsonschema disagree)
+            raise InvalidConfig(problems)
     return _build(data, path, path.parent)
+
+
+def _config_is_valid(data: object) -> bool:
+    """The schema's yes/no, compiled (:mod:`.inputs.schema_check`): jsonschema, which takes
+    longer to import than the rest of a small command's start-up, only words the problems."""
+    from .inputs.schema_check import compile_check
+
+    check = compile_check(config_schema())
+    if check is None:  # the schema uses what the compiler leaves to jsonschema
+        import jsonschema
+
+        return bool(jsonschema.Draft202012Validator(config_schema()).is_valid(data))
+    return check(data)
+
+
+def _config_problems(doc: YamlDocument, data: object) -> list[Problem]:
+    import jsonschema
+
+    from .inputs.schema_messages import SchemaErrorTranslator
+
+    validator = jsonschema.Draft202012Validator(config_schema())
+    return SchemaErrorTranslator(doc, validator.schema).problems(validator.iter_errors(data))
 
 
 def _build(data: Mapping[str, Any], path: Path | None, base_dir: Path) -> Config:

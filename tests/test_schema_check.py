@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from presetsync.inputs.schema_check import compile_check
+from presetsync.inputs.schemas import config_schema
 from presetsync.presets.catalog import presettypes
 from presetsync.presets.validators import QuickCheck, _file_validators, preset_validators
 
@@ -104,6 +105,9 @@ SCHEMAS: list[Any] = [
     {"dependentRequired": {"a": ["b", "f"]}},
     {"items": {"type": "integer"}, "minItems": 1, "maxItems": 2},
     {"items": False},
+    {"uniqueItems": True},
+    {"uniqueItems": False, "items": {"type": "string"}},
+    {"type": "array", "uniqueItems": True, "items": {"type": "string"}, "x-presetsync-error": "an annotation"},
     {"pattern": "^[a-z]+$", "minLength": 2, "maxLength": 3},
     {"minimum": 0, "maximum": 1.5},
     {"exclusiveMinimum": 0, "exclusiveMaximum": 2},
@@ -138,7 +142,6 @@ SAMPLES: list[Any] = [[1, 1], [1, 2], {"a": [1]}, {"a": ["s"]}, [1], 0]
     "schema",
     [
         {"$ref": "#/$defs/x", "$defs": {"x": {"type": "array"}}},
-        {"uniqueItems": True},
         {"properties": {"a": {"contains": {"type": "string"}}}},  # however deep
         {"enum": [[1], {"a": 1}]},  # compared deeply by jsonschema
     ],
@@ -155,3 +158,30 @@ def test_what_the_compiler_does_not_know_is_left_to_jsonschema(schema: Any):
 @pytest.mark.parametrize("schema", [{"type": "decimal"}, {"minimum": "0"}, {"required": "a"}, {"items": [{}]}, "x"])
 def test_schemas_of_unexpected_forms_are_not_compiled(schema: Any):
     assert compile_check(schema) is None
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        ["a", "a"],
+        ["a", "b"],
+        [1, 1.0],
+        [1, True],
+        [0, False, None],
+        [[1], [1.0]],
+        [[1], [True]],
+        [{"a": 1}, {"a": 1.0}],
+        [{"a": 1}, {"a": True}],
+        [{"a": 1}, {"b": 1}],
+        [None, None],
+    ],
+)
+def test_unique_items_are_told_apart_as_jsonschema_does(instance: Any):
+    schema = {"uniqueItems": True}
+    check = compile_check(schema)
+    assert check is not None
+    assert check(instance) == jsonschema.Draft202012Validator(schema).is_valid(instance)
+
+
+def test_the_configuration_schema_is_compiled():
+    assert compile_check(config_schema()) is not None

@@ -5,8 +5,9 @@ always passes. jsonschema spends most of that time on machinery a yes/no answer 
 (an error iterator, a new validator per descent), so :func:`compile_check` turns a schema into
 nested closures that answer exactly what ``jsonschema.Draft202012Validator(schema).is_valid``
 answers, for the keywords listed in ``SUPPORTED`` and JSON-like values (strings, ints, floats,
-booleans, null, lists, dicts with string keys: what the YAML loader and JSON give). A schema
-using anything else (``$ref``, ``uniqueItems``...) gives ``None``: the caller then uses
+booleans, null, lists, dicts with string keys: what the YAML loader and JSON give). Keys that
+start with ``x-`` are annotations, as jsonschema ignores them. A schema using anything else
+(``$ref``, ``contains``...) gives ``None``: the caller then uses
 jsonschema. Why something is invalid is still jsonschema's job (its errors become messages in
 :mod:`.schema_messages`).
 """
@@ -23,7 +24,7 @@ Check = Callable[[object], bool]
 _OBJECT_KEYWORDS = frozenset(
     {"required", "properties", "patternProperties", "additionalProperties", "dependentSchemas", "dependentRequired"}
 )
-_ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems"})
+_ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
 _STRING_KEYWORDS = frozenset({"pattern", "minLength", "maxLength"})
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _ANY_KEYWORDS = frozenset({"type", "enum", "const", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"})
@@ -78,6 +79,28 @@ def _same(expected: object, value: object) -> bool:
     return expected == value
 
 
+def _equal(one: object, two: object) -> bool:
+    """jsonschema's equality of any two JSON-like values, for ``uniqueItems``: lists and
+    mappings compared item by item, ``1 == 1.0``, but ``True != 1``."""
+    if isinstance(one, list) and isinstance(two, list):
+        return len(one) == len(two) and all(_equal(a, b) for a, b in zip(one, two))
+    if isinstance(one, dict) and isinstance(two, dict):
+        return one.keys() == two.keys() and all(_equal(value, two[key]) for key, value in one.items())
+    if isinstance(one, (list, dict)) or isinstance(two, (list, dict)):
+        return False
+    return _same(one, two)
+
+
+def _unique(items: list[object]) -> bool:
+    if all(isinstance(item, str) for item in items):
+        return len(set(items)) == len(items)  # the common case: a list of names
+    return not any(_equal(items[i], items[j]) for i in range(len(items)) for j in range(i))
+
+
+def _known(key: object) -> bool:
+    return isinstance(key, str) and (key in SUPPORTED or key.startswith("x-"))
+
+
 def compile_check(schema: object) -> Check | None:
     """A check answering what jsonschema's ``is_valid`` answers for *schema*; ``None`` when the
     schema uses a keyword this module does not compile (or has a form it does not expect)."""
@@ -85,8 +108,9 @@ def compile_check(schema: object) -> Check | None:
         return accept
     if schema is False:
         return refuse
-    if not isinstance(schema, Mapping) or not all(isinstance(key, str) and key in SUPPORTED for key in schema):
+    if not isinstance(schema, Mapping) or not all(_known(key) for key in schema):
         return None
+    schema = {key: value for key, value in schema.items() if not key.startswith("x-")}
     if not any(key not in _IGNORED for key in schema):
         return accept
     try:
@@ -247,11 +271,16 @@ def _array_check(schema: Mapping[str, object], *, others: bool) -> Check:
     items = _sub(schema["items"]) if "items" in schema else accept
     least = _count(schema.get("minItems", 0))
     most = _count(schema["maxItems"]) if "maxItems" in schema else None
+    unique = schema.get("uniqueItems", False)
+    if not isinstance(unique, bool):
+        raise _Unsupported
 
     def check(instance: object) -> bool:
         if not isinstance(instance, list):
             return others
         if len(instance) < least or (most is not None and len(instance) > most):
+            return False
+        if unique and not _unique(instance):
             return False
         return items is accept or all(items(item) for item in instance)
 

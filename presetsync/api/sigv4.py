@@ -22,7 +22,6 @@ from urllib.parse import quote, urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "offline"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # Headers the SDK never signs even when present.
 UNSIGNED_HEADERS = frozenset({"user-agent", "expect", "authorization", "accept-encoding", "content-length"})

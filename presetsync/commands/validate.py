@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..errors import ExitStatus
+from ..inputs.problems import plural
 from .context import Context, add_config_option
 
 if TYPE_CHECKING:
@@ -106,10 +107,6 @@ def _not_read() -> tuple[set[str] | None, str]:
     return None, "the service was not read"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def validate_paths(
     paths: Iterable[Path | str] | None = None,
     config: Config | None = None,
@@ -143,12 +140,12 @@ def validate_paths(
         print(warning, file=out)
     if problems:
         files = len({p.file for p in problems})
-        print(f"{_plural(len(problems), 'problem')} in {_plural(files, 'file')}", file=out)
+        print(f"{plural(len(problems), 'problem')} in {plural(files, 'file')}", file=out)
         return ExitStatus.ERROR
-    summary = f"{_plural(len(result.files) + len(manifest_docs), 'file')}, {_plural(len(result.presets), 'preset')}"
+    summary = f"{plural(len(result.files) + len(manifest_docs), 'file')}, {plural(len(result.presets), 'preset')}"
     if manifest_docs:
-        summary += f", {_plural(len(manifest_docs), 'manifest')} with {_plural(manifest_tasks, 'task')}"
+        summary += f", {plural(len(manifest_docs), 'manifest')} with {plural(manifest_tasks, 'task')}"
     if warnings:
-        summary += f" ({_plural(len(warnings), 'warning')})"
+        summary += f" ({plural(len(warnings), 'warning')})"
     print(f"{summary}: ok", file=out)
     return ExitStatus.OK

@@ -42,3 +42,8 @@ def display_path(path: Path | str, cwd: Path | None = None) -> str:
         return str(p.relative_to(base))
     except ValueError:
         return str(p)
+
+
+def plural(count: int, word: str) -> str:
+    """``1 file``, ``2 files``: the counts of the summaries that end a check."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

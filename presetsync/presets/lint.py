@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import ExitStatus, InputError
+from ..inputs.problems import plural
 from .catalog import presettype_spec
 from .model import DesiredPreset
 from .normalize import ExtraFields, normalize_param, parse_number
@@ -314,10 +315,6 @@ def lint_presets(
     return sorted(findings)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def lint_paths(
     paths: Iterable[Path | str] | None = None,
     config: Config | None = None,
@@ -332,7 +329,7 @@ def lint_paths(
     if loaded.problems:
         for problem in loaded.problems:
             print(problem, file=out)
-        print(f"{_plural(len(loaded.problems), 'problem')} in the preset files; nothing was linted", file=out)
+        print(f"{plural(len(loaded.problems), 'problem')} in the preset files; nothing was linted", file=out)
         return ExitStatus.ERROR
     extra_fields = config.extra_fields if config is not None else None
     findings = lint_presets(
@@ -353,7 +350,7 @@ def lint_paths(
     for finding in findings:
         print(finding, file=out)
     if findings:
-        print(f"{_plural(len(findings), 'finding')} in {_plural(len({f.file for f in findings}), 'file')}", file=out)
+        print(f"{plural(len(findings), 'finding')} in {plural(len({f.file for f in findings}), 'file')}", file=out)
         return ExitStatus.ERROR
-    print(f"{_plural(len(loaded.files), 'file')}, {_plural(len(loaded.presets), 'preset')}: no findings", file=out)
+    print(f"{plural(len(loaded.files), 'file')}, {plural(len(loaded.presets), 'preset')}: no findings", file=out)
     return ExitStatus.OK

@@ -302,7 +302,8 @@ def test_https_goes_through_a_connect_tunnel_and_is_verified_end_to_end(authorit
         client = make_client(server.url)
         assert [client.create_task(task(n)) for n in range(2)] == [TASK, TASK]
     port = server.url.split(":")[2].rstrip("/")
-    assert [request.line for request in proxy.seen] == [f"CONNECT localhost:{port} HTTP/1.0"], "one tunnel, reused"
+    # one tunnel, reused (http.client says HTTP/1.0 before Python 3.12, HTTP/1.1 since)
+    assert [request.line.rsplit("/", 1)[0] for request in proxy.seen] == [f"CONNECT localhost:{port} HTTP"]
     assert [json.loads(r.body) for r in server.requests] == [task(0), task(1)]
 
 

@@ -13,6 +13,7 @@ import itertools
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -128,3 +129,30 @@ def test_a_journal_url_in_the_config_is_used_and_its_password_never_shown(
     code, out, err = project.run("tasks", "submit", "m.yaml")
     assert code == 4 and "cannot connect to the journal database postgresql://ci:***@127.0.0.1:1/nowhere" in err
     assert "hunter2secret" not in out + err
+
+
+def test_two_submitters_claiming_the_same_tasks_at_once_each_claim_their_own(tmp_path, journal_url):
+    write_manifest(tmp_path / "m.yaml", 4)  # 8 tasks
+    first = Journal.open(tmp_path, "t1", url=journal_url)
+    second = Journal.open(tmp_path, "t1", url=journal_url)
+    try:
+        first.add_scope(load_manifest(tmp_path / "m.yaml").tasks(), persist=True)
+        ids = sorted(e.id for e in first.scope_entries())
+        got: dict[str, set[str]] = {}
+        with first.db.transaction():  # the first submitter's claim is not committed yet...
+            got["first"] = first.claim_many(ids[2:6], time.time())
+            other = threading.Thread(target=lambda: got.update(second=second.claim_many(ids, time.time())))
+            other.start()
+            deadline = time.monotonic() + 60
+            while not first.db.count(  # ... while the second one waits for its rows
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ):
+                assert time.monotonic() < deadline, "the second claim never waited for the first"
+        other.join(timeout=60)
+        assert got == {"first": set(ids[2:6]), "second": set(ids[:2] + ids[6:])}
+        owners = dict(first.db.rows("SELECT id, owner FROM tasks"))
+        assert owners == {i: (first if i in ids[2:6] else second).db.owner for i in ids}
+        assert all([h[1] for h in first.history(i)] == ["planned", "sending"] for i in ids), "one claim each"
+    finally:
+        first.close()
+        second.close()

@@ -218,3 +218,31 @@ def test_one_process_at_a_time_holds_a_journal(tmp_path):
             second.lock()
         first.unlock()
         second.lock()
+
+
+def test_batch_claims_and_answers_write_what_one_task_at_a_time_writes(tmp_path):
+    specs = [TaskSpec(f"{i:064x}", {"preset": "p", "dstBucket": "b", "dstObjectKey": f"k{i}"}, "m:1") for i in range(6)]
+    ids = [s.id for s in specs]
+    answers = [(task_id, f"t{n}", 3.0 + n) for n, task_id in enumerate(ids[:4])]
+    with Journal(tmp_path / "one.sqlite") as one, Journal(tmp_path / "many.sqlite") as many:
+        for journal in (one, many):
+            journal.add_scope(iter(specs), persist=True, now=1.0)
+            journal.claim(ids[5], 1.5)  # claimed already: not claimed again
+        assert [one.claim(task_id, 2.0) for task_id in ids] == [True] * 5 + [False]
+        assert many.claim_many(reversed(ids), 2.0) == set(ids[:5])
+        assert many.claim_many(ids, 2.5) == set(), "sending tasks are not claimed twice"
+        for task_id, taskid, at in answers:
+            one.mark_submitted(task_id, taskid, at)
+        many.record_submitted_many(answers)
+
+        # every column but the owner (each journal is its own submitter), and every history line
+        rows = [j.db.rows("SELECT *, owner IS NULL FROM tasks ORDER BY id") for j in (one, many)]
+        assert [row[:-2] + row[-1:] for row in rows[0]] == [row[:-2] + row[-1:] for row in rows[1]]
+        assert [row[-1] for row in rows[1]] == [1, 1, 1, 1, 0, 0]
+        assert [one.history(i) for i in ids] == [many.history(i) for i in ids]
+        assert many.history(ids[0]) == [
+            (1.0, "planned", None, None),
+            (2.0, "sending", None, None),
+            (3.0, "submitted", "t0", None),
+        ]
+        assert many.states_of(ids) == dict(zip(ids, ["submitted"] * 4 + ["sending"] * 2))

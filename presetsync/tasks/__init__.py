@@ -11,10 +11,10 @@ Data flow::
 
 Modules: ``manifest`` (YAML manifests: checks, lazy expansion), ``outputs`` (rendered keys
 and duplicate outputs, in one pass), ``identity`` (the body as sent and its hash), ``check``
-(presets against files and the live service), ``journal`` with ``journal_db`` and
-``journal_schema`` (the crash-safe record and claim table, in SQLite or PostgreSQL),
-``reconcile`` (the service decides which tasks exist), ``submit`` (chunks, worker threads,
-rounds), ``status`` (refresh, wait, retry), ``listing`` (GetTaskList paging), ``meta``
+(presets against files and the live service), ``journal`` with ``journal_db``,
+``journal_schema`` and ``journal_transitions`` (the crash-safe record and claim table, in
+SQLite or PostgreSQL), ``reconcile`` (the service decides which tasks exist), ``submit``
+(chunks, worker threads, rounds), ``status`` (refresh, wait, retry), ``listing`` (GetTaskList paging), ``meta``
 (meta_info summaries), ``progress`` (stderr display). The ``presetsync tasks`` commands are
 in :mod:`presetsync.commands` (``tasks_parser``, ``tasks``, ``tasks_single``).
 """

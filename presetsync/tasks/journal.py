@@ -44,6 +44,7 @@ from pathlib import Path
 from .journal_db import Database, Row, SqlValue, is_url
 from .journal_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, TEMPORARY
 from .journal_schema import Entry as Entry  # the journal's rows, for its users
+from .journal_transitions import Transitions
 from .manifest import TaskSpec
 
 PLANNED, SENDING, SUBMITTED, FAILED = "planned", "sending", "submitted", "failed"
@@ -65,13 +66,14 @@ def journal_path(state_dir: Path, target: str) -> Path:
     return Path(state_dir) / f"tasks-{target}.sqlite"
 
 
-class Journal:
+class Journal(Transitions):
     """A target's journal (see the module doc). ``Journal(path)`` opens a SQLite file, or an
     empty in-memory journal with ``path`` None (a first dry run, a status before any
     submission); ``readonly`` journals record nothing; :meth:`open` picks the target's
     journal, in a file or in the shared database.
 
-    Thread-safe: one connection, one lock; every method is one short transaction.
+    Thread-safe: one connection, one lock; every method is one short transaction. The state
+    changes (claims, answers, settling) are in :class:`.journal_transitions.Transitions`.
     """
 
     def __init__(
@@ -319,98 +321,6 @@ class Journal:
     def history(self, task_id: str) -> list[tuple[float, str, str | None, str | None]]:
         """A task's history, oldest first: (time, event, task id, detail)."""
         return self.db.rows("SELECT at, event, taskid, detail FROM history WHERE id = ? ORDER BY seq", (task_id,))
-
-    # -- transitions ------------------------------------------------------------------------
-
-    def event(self, task_id: str, now: float, event: str, taskid: str | None = None, detail: str | None = None) -> None:
-        """A line in the history (within the caller's transaction)."""
-        self.db.execute(
-            "INSERT INTO history (id, at, event, taskid, detail) VALUES (?, ?, ?, ?, ?)",
-            (task_id, now, event, taskid, detail),
-        )
-
-    def claim(self, task_id: str, now: float) -> bool:
-        """Claim a planned or failed task for sending: committed before the CreateTask is sent,
-        from then on the task may exist. False when another submitter claimed it, or it is
-        no longer to be sent."""
-        with self.db.transaction() as db:
-            changed = db.execute(
-                "UPDATE tasks SET state = 'sending', owner = ?, attempts = attempts + 1, sending_at = ?, "
-                "doubt_at = ?, updated_at = ? WHERE id = ? AND state IN ('planned', 'failed')",
-                (db.owner, now, now, now, task_id),
-            )
-            if changed:
-                self.event(task_id, now, "sending")
-        return bool(changed)
-
-    def mark_submitted(self, task_id: str, taskid: str, now: float) -> None:
-        with self.db.transaction():
-            self.db.execute(
-                "UPDATE tasks SET state = 'submitted', taskid = ?, error = NULL, submitted_at = ?, status = NULL, "
-                "status_error = NULL, status_at = NULL, owner = NULL, updated_at = ? WHERE id = ?",
-                (taskid, now, now, task_id),
-            )
-            self.event(task_id, now, "submitted", taskid)
-
-    def mark_failed(self, task_id: str, error: str, now: float) -> None:
-        """The service refused the CreateTask: nothing was created."""
-        with self.db.transaction():
-            self.db.execute(
-                "UPDATE tasks SET state = 'failed', error = ?, owner = NULL, updated_at = ? WHERE id = ?",
-                (error, now, task_id),
-            )
-            self.event(task_id, now, "failed", detail=error)
-
-    def mark_doubt(self, task_id: str, reason: str, now: float) -> None:
-        """The outcome is unknown: the task stays ``sending`` until it is settled."""
-        with self.db.transaction():
-            self.db.execute("UPDATE tasks SET doubt_at = ?, updated_at = ? WHERE id = ?", (now, now, task_id))
-            self.event(task_id, now, "unknown", detail=reason)
-
-    def mark_unsent(self, task_id: str, reason: str, now: float) -> None:
-        """The CreateTask certainly did not reach the service (connection refused)."""
-        with self.db.transaction():
-            self.db.execute(
-                "UPDATE tasks SET state = 'planned', owner = NULL, attempts = attempts - 1, updated_at = ? "
-                "WHERE id = ?",
-                (now, task_id),
-            )
-            self.event(task_id, now, "not sent", detail=reason)
-
-    def settle_not_found(self, doubts: Iterable[tuple[str, str | None]], now: float) -> None:
-        """Tasks in doubt, (id, owner), that a reconciliation did not find: certainly not
-        created, so planned again (to be claimed and sent) - unless another submitter took
-        them over meanwhile."""
-        with self.db.transaction():
-            for task_id, owner in doubts:
-                if self.db.execute(
-                    "UPDATE tasks SET state = 'planned', owner = NULL, updated_at = ? "
-                    "WHERE id = ? AND state = 'sending' AND COALESCE(owner, '') = ?",
-                    (now, task_id, owner or ""),
-                ):
-                    self.event(task_id, now, "settled", None, "not in GetTaskList: to be sent again")
-
-    def reopen(self, entry: Entry, reason: str, now: float) -> None:
-        """A submitted task whose status is ``fail``: back to ``failed``, to be sent again
-        (``retry``); its task id moves to the history."""
-        with self.db.transaction():
-            self.db.execute(
-                "UPDATE tasks SET state = 'failed', taskid = NULL, error = ?, status = NULL, status_error = NULL, "
-                "status_at = NULL, updated_at = ? WHERE id = ? AND state = 'submitted'",
-                (reason, now, entry.id),
-            )
-            self.event(entry.id, now, "reopened", entry.taskid, reason)
-
-    def record_statuses(self, updates: Iterable[tuple[str, str, str | None]], now: float) -> int:
-        """Store live statuses: (task id, taskStatus, error or None). Unknown task ids are ignored."""
-        rows = [(status, error, now, taskid) for taskid, status, error in updates]
-        if not rows or self.readonly:
-            return 0
-        with self.db.transaction() as db:
-            return sum(
-                db.execute("UPDATE tasks SET status = ?, status_error = ?, status_at = ? WHERE taskid = ?", row)
-                for row in rows
-            )
 
     def scope_to_refresh(self, since: float | None = None) -> Iterator[Entry]:
         """Submitted scope tasks whose status may still change (not succ, fail or deleted),

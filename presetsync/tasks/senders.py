@@ -189,9 +189,7 @@ class Senders:
         if not entries:
             self._end_source()
             return
-        journal, now = self.journal, self.clock()
-        with journal.db.transaction():  # rows locked in one order by every submitter: no deadlock
-            claimed = {entry.id for entry in sorted(entries, key=attrgetter("id")) if journal.claim(entry.id, now)}
+        claimed = self.journal.claim_many([entry.id for entry in entries], self.clock())
         self._claimed.extend(entry for entry in entries if entry.id in claimed)  # in manifest order
 
     def _failed(self, exc: BaseException) -> None:
@@ -246,11 +244,15 @@ class Senders:
             return
         journal = self.journal
         marks = {
-            SUBMITTED: journal.mark_submitted,
             FAILED: journal.mark_failed,
             DOUBT: journal.mark_doubt,
             UNSENT: journal.mark_unsent,
         }
+        ordered = sorted(answers, key=attrgetter("task_id"))  # rows in one order (see Journal.claim_many)
         with journal.db.transaction():  # one commit for them all
-            for answer in sorted(answers, key=attrgetter("task_id")):  # in one order (see _claim)
-                marks[answer.state](answer.task_id, answer.detail, answer.at)
+            for state, run in itertools.groupby(ordered, key=attrgetter("state")):
+                if state == SUBMITTED:  # nearly always all of them: a few statements for the lot
+                    journal.record_submitted_many([(answer.task_id, answer.detail, answer.at) for answer in run])
+                    continue
+                for answer in run:
+                    marks[state](answer.task_id, answer.detail, answer.at)

@@ -145,16 +145,12 @@ def load_config(path: Path | str | None = None, cwd: Path | None = None) -> Conf
 
 
 def _config_is_valid(data: object) -> bool:
-    """The schema's yes/no, compiled (:mod:`.inputs.schema_check`): jsonschema, which takes
-    longer to import than the rest of a small command's start-up, only words the problems."""
-    from .inputs.schema_check import compile_check
+    """The schema's yes/no, compiled where it can be (:class:`.inputs.schema_check.QuickCheck`):
+    jsonschema, which takes longer to import than the rest of a small command's start-up, is
+    needed only to word the problems."""
+    from .inputs.schema_check import QuickCheck
 
-    check = compile_check(config_schema())
-    if check is None:  # the schema uses what the compiler leaves to jsonschema
-        import jsonschema
-
-        return bool(jsonschema.Draft202012Validator(config_schema()).is_valid(data))
-    return check(data)
+    return QuickCheck(config_schema()).is_valid(data)
 
 
 def _config_problems(doc: YamlDocument, data: object) -> list[Problem]:

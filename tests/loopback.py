@@ -155,32 +155,24 @@ class LoopbackProxy:
 
 def _pipe(rfile, client: socket.socket, upstream: socket.socket) -> None:
     """Relay bytes both ways until either side closes."""
-
-    def down() -> None:
-        try:
-            while data := upstream.recv(65536):
-                client.sendall(data)
-        except OSError:
-            pass
-        finally:
-            try:
-                client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=down, daemon=True)
+    thread = threading.Thread(target=_relay, args=(upstream.recv, client), daemon=True)
     thread.start()
+    _relay(rfile.read1, upstream)
+    thread.join(30)
+
+
+def _relay(read, to: socket.socket) -> None:
+    """Send what *read* gives to *to* until it gives nothing (or fails); then shut *to* down."""
     try:
-        while data := rfile.read1(65536):
-            upstream.sendall(data)
+        while data := read(65536):
+            to.sendall(data)
     except OSError:
         pass
     finally:
         try:
-            upstream.shutdown(socket.SHUT_RDWR)
+            to.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    thread.join(30)
 
 
 @dataclass

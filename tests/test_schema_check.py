@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from presetsync.inputs.schema_check import compile_check
+from presetsync.inputs.schema_check import QuickCheck, compile_check
 from presetsync.inputs.schemas import config_schema
 from presetsync.presets.catalog import presettypes
-from presetsync.presets.validators import QuickCheck, _file_validators, preset_validators
+from presetsync.presets.validators import _file_validators, preset_validators
 
 KEYS = ["preset", "presettype", "description", "param", "presets", "x-note", "f", "AUDIO", "VIDEO", "IMAGE"]
 KEYS += ["ab", "acodec", "vb", "vr", "width", "as", "shortSide", "logoUrl", "interval", "name", "a", "b"]

@@ -17,7 +17,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from http.client import _DataType
@@ -113,8 +113,8 @@ class Connection(http.client.HTTPConnection):
     auto_open = 0  # never reconnect behind the pool's back
     response_class = Answer
 
-    def __init__(self, host: str, port: int, connect_timeout: float, read_timeout: float) -> None:
-        super().__init__(host, port, timeout=connect_timeout)
+    def __init__(self, host: str, port: int, connect_timeout: float, read_timeout: float, **options: Any) -> None:
+        super().__init__(host, port, timeout=connect_timeout, **options)  # options: HTTPSConnection's context
         self.read_timeout = read_timeout
         self.bytes_sent = 0
         self._hold = False  # keep the next write back, to send it with the one after
@@ -163,12 +163,8 @@ class TLSConnection(Connection, http.client.HTTPSConnection):
     def __init__(
         self, host: str, port: int, connect_timeout: float, read_timeout: float, context: ssl.SSLContext
     ) -> None:
-        # not Connection.__init__: HTTPSConnection's must get the transport's context (made once)
-        http.client.HTTPSConnection.__init__(self, host, port, timeout=connect_timeout, context=context)
-        self.read_timeout = read_timeout
-        self.bytes_sent = 0
-        self._hold = False
-        self._held = b""
+        # the transport's context (made once) goes on to HTTPSConnection, next in the MRO
+        super().__init__(host, port, connect_timeout, read_timeout, context=context)
 
 
 def readable(sock: socket.socket) -> bool:

@@ -2,7 +2,7 @@
 a bounded, thread-safe pool, connect and read timeouts, TLS with certificate verification,
 and the proxies of the environment.
 
-Why not requests: with it the client spent five times the CPU per request, and the client
+Why not requests: with it the client spent three times the CPU per request, and the client
 needs to know one thing requests does not tell precisely: whether any byte of a request may
 have reached the server. Every failure is a :class:`TransportError` whose ``sent`` says so:
 

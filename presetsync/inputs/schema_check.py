@@ -7,7 +7,7 @@ nested closures that answer exactly what ``jsonschema.Draft202012Validator(schem
 answers, for the keywords listed in ``SUPPORTED`` and JSON-like values (strings, ints, floats,
 booleans, null, lists, dicts with string keys: what the YAML loader and JSON give). Keys that
 start with ``x-`` are annotations, as jsonschema ignores them. A schema using anything else
-(``$ref``, ``contains``...) gives ``None``: the caller then uses
+(``$ref``, ``contains``...) gives ``None``: :class:`QuickCheck`, what callers use, then asks
 jsonschema. Why something is invalid is still jsonschema's job (its errors become messages in
 :mod:`.schema_messages`).
 """
@@ -17,6 +17,10 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .schema_messages import SchemaValidator
 
 #: A compiled check: is this (JSON-like) value valid?
 Check = Callable[[object], bool]
@@ -331,3 +335,22 @@ def _number_check(schema: Mapping[str, object]) -> Check:
         return True
 
     return check
+
+
+class QuickCheck:
+    """A yes/no check of *schema*: compiled, or jsonschema's when the schema uses a keyword
+    :func:`compile_check` leaves to it."""
+
+    def __init__(self, schema: dict[str, Any]):
+        self.schema = schema
+        compiled = compile_check(schema)
+        self.compiled = compiled is not None
+        self.is_valid: Check = compiled if compiled is not None else self._jsonschema
+        self._validator: SchemaValidator | None = None
+
+    def _jsonschema(self, instance: object) -> bool:
+        if self._validator is None:
+            import jsonschema
+
+            self._validator = jsonschema.Draft202012Validator(self.schema)
+        return self._validator.is_valid(instance)

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ..inputs.schema_check import Check, compile_check
+from ..inputs.schema_check import QuickCheck
 from ..inputs.schema_messages import SchemaValidator
 from ..inputs.schemas import preset_file_schema
 from .catalog import resolve
@@ -131,25 +131,6 @@ class _Validators:
 
         validator: SchemaValidator = jsonschema.Draft202012Validator(self.full_schema)
         return validator
-
-
-class QuickCheck:
-    """A yes/no check of *schema*: compiled, or jsonschema's when the schema uses a keyword
-    :func:`compile_check` leaves to it."""
-
-    def __init__(self, schema: dict[str, Any]):
-        self.schema = schema
-        compiled = compile_check(schema)
-        self.compiled = compiled is not None
-        self.is_valid: Check = compiled if compiled is not None else self._jsonschema
-        self._validator: SchemaValidator | None = None
-
-    def _jsonschema(self, instance: object) -> bool:
-        if self._validator is None:
-            import jsonschema
-
-            self._validator = jsonschema.Draft202012Validator(self.schema)
-        return self._validator.is_valid(instance)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
